@@ -1,0 +1,35 @@
+#!/bin/sh
+# PID 1 of the lua_syscall test guest. The root is the host's /, read only over 9p; the run
+# directory (command, output, exit status) is the 9p tag "lsout". Leaves by sysrq reboot,
+# which QEMU (-no-reboot) turns into its own exit.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/tmp PYTHONDONTWRITEBYTECODE=1 TERM=dumb LANG=C.UTF-8
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs shm /dev/shm
+mount -t tmpfs tmp /tmp
+mount -t tmpfs run /run
+mount -t tmpfs vartmp /var/tmp
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
+ip link set lo up 2>/dev/null
+hostname lua-syscall-guest 2>/dev/null
+
+mkdir /run/lsout
+if mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 lsout /run/lsout; then
+	echo "lua-syscall-guest: running command" >/dev/console
+	cd "$(cat /run/lsout/cwd)" || cd /
+	/bin/sh /run/lsout/command.sh >/run/lsout/output 2>&1 </dev/null
+	echo $? >/run/lsout/rc
+	sync
+	echo "lua-syscall-guest: command exited" >/dev/console
+else
+	echo "lua-syscall-guest: cannot mount the run directory" >/dev/console
+fi
+echo b >/proc/sysrq-trigger
+sleep 10

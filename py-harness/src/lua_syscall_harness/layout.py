@@ -1,0 +1,56 @@
+"""Where things live, and the pinned versions of everything fetched from Debian."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+HARNESS_DIR = Path(__file__).resolve().parents[2]
+REPO_ROOT = HARNESS_DIR.parent
+SERIES_DIR = HARNESS_DIR / "series"
+PACKAGE_DIR = Path(__file__).resolve().parent
+CONFIGS_DIR = PACKAGE_DIR / "configs"
+GUEST_DIR = PACKAGE_DIR / "guest"
+
+
+def build_root() -> Path:
+    """The ignored directory that holds the kernel tree, downloads and build outputs."""
+    return Path(os.environ.get("LUA_SYSCALL_BUILD_DIR", REPO_ROOT / "build")).resolve()
+
+
+def kernel_tree() -> Path:
+    return build_root() / "linux"
+
+
+def downloads_dir() -> Path:
+    return build_root() / "downloads"
+
+
+def variant_dir(variant: str) -> Path:
+    """Out-of-tree (O=) build directory of one config variant."""
+    return build_root() / variant
+
+
+def runs_dir() -> Path:
+    return build_root() / "runs"
+
+
+@dataclass(frozen=True)
+class DebianSource:
+    package: str
+    version: str
+
+
+KERNEL = DebianSource(package="linux-source-6.12", version="6.12.117-1~deb12u1")
+KERNEL_TARBALL = Path("/usr/src/linux-source-6.12.tar.xz")
+
+LUA = DebianSource(package="lua5.4", version="5.4.4-3+deb12u1")
+LUA_ORIG_TARBALL = "lua5.4_5.4.4.orig.tar.gz"
+# Same bytes as lua.org's lua-5.4.4.tar.gz.
+LUA_ORIG_SHA256 = "164c7849653b80ae67bec4b7473b884bf5cc8d2dca05653475ec2ed27b9ebf61"
+
+# Git refs inside the kernel tree.
+BASE_TAG = "lua-syscall-base"
+LUA_IMPORT_TAG = "lua-syscall-lua-import"
+SERIES_BRANCH = "lua-syscall"
