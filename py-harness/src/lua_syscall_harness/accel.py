@@ -1,13 +1,18 @@
 """Choosing QEMU's accelerator: KVM only when a guest is seen to run under it.
 
-On some hosts /dev/kvm opens but a guest never makes progress. The probe boots a 64 KiB
-firmware image whose reset vector writes to QEMU's isa-debug-exit port; QEMU then exits with
-status (value << 1) | 1. A guest that hangs is killed after a short timeout.
+On some hosts /dev/kvm opens but a guest never makes progress, or runs real-mode code and
+then hangs in the kernel. Two probes, each killed after a short timeout:
+- firmware: a 64 KiB BIOS image whose reset vector writes to QEMU's isa-debug-exit port
+  (QEMU exits with status (value << 1) | 1): a fraction of a second;
+- kernel: the kernel we are about to use boots until it panics for want of a root file system
+  and reboots (-no-reboot): seconds under KVM, and the only probe that catches a nested KVM
+  that hangs later in boot.
+The verdict is kept for the host's boot (build/accel-probe.json, keyed by boot_id).
 """
 
 from __future__ import annotations
 
-import functools
+import json
 import os
 import subprocess
 import tempfile
@@ -16,6 +21,7 @@ from pathlib import Path
 ACCEL_ENV = "LUA_SYSCALL_ACCEL"
 ACCELS = ("kvm", "tcg")
 PROBE_TIMEOUT = 8.0
+KERNEL_PROBE_TIMEOUT = 45.0
 
 _EXIT_PORT = 0xF4
 _EXIT_VALUE = 0x31
@@ -64,7 +70,53 @@ def decide(forced: str | None, kvm_runs: bool) -> str:
     return "kvm" if kvm_runs else "tcg"
 
 
-@functools.cache
-def choose() -> str:
+def kernel_boots(accel: str, kernel: Path, timeout: float = KERNEL_PROBE_TIMEOUT) -> bool:
+    """True when kernel boots under accel as far as its no-root panic, then QEMU exits."""
+    if accel == "kvm" and not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return False
+    with tempfile.TemporaryDirectory(prefix="lua-syscall-probe-") as tmp:
+        serial = Path(tmp) / "serial.log"
+        cmd = [
+            "qemu-system-x86_64", "-nodefaults", "-no-user-config", "-display", "none",
+            "-no-reboot", "-machine", "pc", "-accel", accel,
+            "-cpu", "host" if accel == "kvm" else "max", "-smp", "2", "-m", "1024",
+            "-kernel", str(kernel), "-serial", f"file:{serial}",
+            "-append", "console=ttyS0 panic=-1 root=/dev/lua-syscall-no-such-root",
+        ]
+        try:
+            res = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
+        except (subprocess.TimeoutExpired, FileNotFoundError):
+            return False
+        log = serial.read_text(errors="replace") if serial.exists() else ""
+    return res.returncode == 0 and "Kernel panic" in log
+
+
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return "unknown"
+
+
+def kvm_verdict(kernel: Path | None, cache: Path | None) -> bool:
+    """Whether KVM really runs guests here; cached per host boot when cache is given."""
+    key = _boot_id()
+    if cache and cache.exists():
+        try:
+            saved = json.loads(cache.read_text())
+            if saved.get("boot_id") == key and (kernel is None or saved.get("kernel_probe")):
+                return bool(saved["kvm"])
+        except (ValueError, KeyError):
+            pass
+    verdict = probe("kvm") and (kernel is None or kernel_boots("kvm", kernel))
+    if cache:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps({"boot_id": key, "kvm": verdict,
+                                     "kernel_probe": kernel is not None}) + "\n")
+    return verdict
+
+
+def choose(kernel: Path | None = None, cache: Path | None = None) -> str:
+    """The accelerator for booting kernel: the override, else KVM if it really runs here."""
     forced = os.environ.get(ACCEL_ENV) or None
-    return decide(forced, kvm_runs=False if forced else probe("kvm"))
+    return decide(forced, kvm_runs=False if forced else kvm_verdict(kernel, cache))

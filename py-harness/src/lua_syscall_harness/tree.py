@@ -10,8 +10,8 @@ from __future__ import annotations
 import email
 import shutil
 import tempfile
-from datetime import datetime, timedelta
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from . import lua_source

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import accel
-from .layout import GUEST_DIR, REPO_ROOT, runs_dir, variant_dir
+from .layout import GUEST_DIR, REPO_ROOT, build_root, runs_dir, variant_dir
 from .proc import HarnessError, say
 
 DEFAULT_TIMEOUT = 900.0
@@ -125,7 +125,7 @@ def run(
 ) -> VmResult:
     """Boot the kernel, run command (a shell command line) in the guest, return its result."""
     kernel = kernel or kernel_image(variant)
-    accel_name = accel.choose()
+    accel_name = accel.choose(kernel, build_root() / "accel-probe.json")
     run_dir = new_run_dir()
     (run_dir / "command.sh").write_text(command + "\n")
     (run_dir / "cwd").write_text(str(cwd))

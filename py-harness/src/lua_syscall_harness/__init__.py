@@ -1,0 +1,1 @@
+"""Harness for the lua_syscall Linux patch series: tree, build, boot, test, export."""

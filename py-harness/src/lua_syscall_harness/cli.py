@@ -1,0 +1,125 @@
+"""The `lua-syscall` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import accel, build, machine_setup, patches, suite, tree, vm
+from .layout import build_root
+from .proc import HarnessError, say
+
+
+def _setup(args: argparse.Namespace) -> int:
+    machine_setup.setup()
+    return 0
+
+
+def _tree(args: argparse.Namespace) -> int:
+    print(tree.prepare())
+    return 0
+
+
+def _build(args: argparse.Namespace) -> int:
+    tree.prepare()
+    build.build(args.variant)
+    return 0
+
+
+def _vm(args: argparse.Namespace) -> int:
+    command = " ".join(args.command) or "uname -a"
+    res = vm.run(command, variant=args.variant, timeout=args.timeout, stream=True,
+                 memory_mb=args.memory, cpus=args.cpus)
+    say(f"{res.failure_reason() if res.returncode != 0 else 'guest command exited 0'} "
+        f"({res.accel}, {res.seconds:.1f}s); serial log: {res.serial_log}")
+    return 125 if res.returncode is None else res.returncode
+
+
+def _accel(args: argparse.Namespace) -> int:
+    kernel = vm.kernel_image(args.variant)
+    print(accel.choose(kernel, None if args.fresh else build_root() / "accel-probe.json"))
+    return 0
+
+
+def _patches(args: argparse.Namespace) -> int:
+    if args.check:
+        stale = patches.stale_files()
+        if stale:
+            say(f"patches/ is stale: {', '.join(stale)}; run `lua-syscall patches`")
+            return 1
+        patches.check_applies()
+        say("patches/ is fresh and applies with git am onto a clean base")
+        return 0
+    patches.write()
+    return 0
+
+
+def _test(args: argparse.Namespace) -> int:
+    return suite.test(skip_setup=args.skip_setup, pytest_args=args.pytest_args)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    return suite.demo(skip_setup=args.skip_setup)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lua-syscall", description=__doc__)
+    sub = p.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    s = sub.add_parser("setup", help="install Debian and PyPI dependencies (idempotent)")
+    s.set_defaults(func=_setup)
+
+    s = sub.add_parser("tree", help="prepare build/linux: Debian base, Lua import, series")
+    s.set_defaults(func=_tree)
+
+    s = sub.add_parser("build", help="build a kernel variant (incremental, ccache)")
+    s.add_argument("--variant", choices=build.VARIANTS, default="debug")
+    s.set_defaults(func=_build)
+
+    s = sub.add_parser("vm", help="boot the built kernel and run a command in it",
+                       description="Boot the built kernel with the host's / read-only and "
+                       "run COMMAND (a shell command line); exit with its status.")
+    s.add_argument("--variant", choices=build.VARIANTS, default="debug")
+    s.add_argument("--timeout", type=float, default=vm.DEFAULT_TIMEOUT, help="seconds")
+    s.add_argument("--memory", type=int, default=3072, help="MiB")
+    s.add_argument("--cpus", type=int, default=2)
+    s.add_argument("command", nargs=argparse.REMAINDER)
+    s.set_defaults(func=_vm)
+
+    s = sub.add_parser("accel", help="print the QEMU accelerator the runner would use")
+    s.add_argument("--variant", choices=build.VARIANTS, default="debug")
+    s.add_argument("--fresh", action="store_true", help="probe again, ignoring the cache")
+    s.set_defaults(func=_accel)
+
+    s = sub.add_parser("patches", help="export the series to patches/ (or --check it)")
+    s.add_argument("--check", action="store_true",
+                   help="fail unless patches/ is fresh and applies onto a clean base")
+    s.set_defaults(func=_patches)
+
+    for name, func, text in (
+        ("demo", _demo, "set up, build, boot the kernel and run the demo in it"),
+        ("test", _test, "set up, build, run every test (host, guest, kselftest)"),
+    ):
+        s = sub.add_parser(name, help=text)
+        s.add_argument("--skip-setup", action="store_true", help="do not run set-up first")
+        if name == "test":
+            s.add_argument("pytest_args", nargs="*", help="extra arguments for host pytest")
+        s.set_defaults(func=func)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if getattr(args, "command", None) and args.command[0] == "--":
+        args.command = args.command[1:]
+    try:
+        return args.func(args)
+    except HarnessError as e:
+        say(f"error: {e}")
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

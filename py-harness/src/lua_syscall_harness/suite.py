@@ -1,0 +1,130 @@
+"""The two top-level jobs: `demo` (build, boot, show) and `test` (everything, pass/fail)."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from dataclasses import dataclass, field
+
+from . import build, kselftest, logscan, machine_setup, tree, vm
+from .layout import HARNESS_DIR, REPO_ROOT, kernel_tree
+from .proc import Stopwatch, run, say
+
+GUEST_TESTS = HARNESS_DIR / "tests" / "guest"
+HOST_TESTS = HARNESS_DIR / "tests" / "host"
+VARIANT = "debug"
+
+
+@dataclass
+class Report:
+    timings: dict[str, float] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+    def timed(self, name: str, clock: Stopwatch) -> None:
+        self.timings[name] = clock.elapsed()
+
+    def print(self) -> None:
+        say("timings: " + ", ".join(f"{k} {v:.0f}s" for k, v in self.timings.items()))
+        if self.failures:
+            say("FAILED:")
+            for f in self.failures:
+                print(f"  - {f}", flush=True)
+        else:
+            say("all checks passed")
+
+
+def prepare_kernel(report: Report, *, skip_setup: bool = False) -> None:
+    if not skip_setup:
+        clock = Stopwatch()
+        machine_setup.setup()
+        report.timed("setup", clock)
+    clock = Stopwatch()
+    head = tree.prepare()
+    say(f"series head {head[:12]}")
+    report.timed("tree", clock)
+    clock = Stopwatch()
+    build.build(VARIANT)
+    kselftest.build(VARIANT)
+    report.timed("build", clock)
+
+
+def guest_expectations() -> dict[str, str]:
+    """What the guest must find in its running kernel to prove it is this build."""
+    return {
+        "LUA_SYSCALL_GUEST": "1",
+        "LUA_SYSCALL_EXPECT_RELEASE": build.kernel_release(VARIANT),
+        "LUA_SYSCALL_EXPECT_VERSION": build.kernel_version_string(VARIANT),
+        "LUA_SYSCALL_SERIES_HEAD": tree.git(kernel_tree(), "rev-parse", "HEAD"),
+    }
+
+
+def guest_command(*parts: str) -> str:
+    exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in guest_expectations().items())
+    return f"export {exports}\n" + "\n".join(parts)
+
+
+def run_guest_suite(report: Report) -> None:
+    python = shlex.quote(sys.executable)
+    runner = shlex.quote(str(kselftest.install_dir(VARIANT) / "run_kselftest.sh"))
+    command = guest_command(
+        "status=0",
+        f"{python} -m pytest -p no:cacheprovider -o addopts= -v -rs "
+        f"{shlex.quote(str(GUEST_TESTS))} || status=1",
+        "echo '== kselftest =='",
+        f"{runner} || status=1",
+        "exit $status",
+    )
+    clock = Stopwatch()
+    say("booting the debug kernel for the guest suite (pytest + kselftests)")
+    res = vm.run(command, variant=VARIANT, stream=True)
+    report.timed("guest suite", clock)
+    say(f"guest run: {res.accel}, {res.seconds:.0f}s, logs in {res.run_dir}")
+    if res.returncode != 0:
+        report.failures.append(f"guest suite: {res.failure_reason()}")
+    failed_tap = kselftest.tap_failures(res.output.partition("== kselftest ==")[2])
+    report.failures += [f"kselftest: {line}" for line in failed_tap]
+    report.failures += [f"kernel log: {line}" for line in logscan.splats(res.serial)]
+
+
+def run_host_tests(report: Report, extra: list[str]) -> None:
+    clock = Stopwatch()
+    say("host tests (pytest)")
+    env = {"LUA_SYSCALL_VARIANT": VARIANT}
+    res = run([sys.executable, "-m", "pytest", "-v", "-rs", str(HOST_TESTS), *extra],
+              cwd=HARNESS_DIR, env=env, check=False)
+    report.timed("host tests", clock)
+    if res.returncode != 0:
+        report.failures.append(f"host pytest exited with {res.returncode}")
+
+
+def test(*, skip_setup: bool = False, pytest_args: list[str] | None = None) -> int:
+    total = Stopwatch()
+    report = Report()
+    prepare_kernel(report, skip_setup=skip_setup)
+    run_host_tests(report, pytest_args or [])
+    run_guest_suite(report)
+    report.timed("total", total)
+    report.print()
+    return 1 if report.failures else 0
+
+
+def demo(*, skip_setup: bool = False) -> int:
+    report = Report()
+    prepare_kernel(report, skip_setup=skip_setup)
+    runner = shlex.quote(str(kselftest.install_dir(VARIANT) / "run_kselftest.sh"))
+    command = guest_command(
+        "echo \"guest kernel: $(uname -r) $(uname -v)\"",
+        "echo \"built from:   $LUA_SYSCALL_EXPECT_RELEASE $LUA_SYSCALL_EXPECT_VERSION\"",
+        f"git -C {shlex.quote(str(kernel_tree()))} --no-pager log --oneline "
+        "lua-syscall-base..HEAD",
+        "echo '-- kselftests (lua_syscall) --'",
+        runner,
+    )
+    clock = Stopwatch()
+    res = vm.run(command, variant=VARIANT, stream=True, cwd=REPO_ROOT)
+    report.timed("boot+demo", clock)
+    if res.returncode != 0:
+        report.failures.append(f"demo: {res.failure_reason()}; serial log {res.serial_log}")
+    report.failures += [f"kernel log: {line}" for line in logscan.splats(res.serial)]
+    report.print()
+    return 1 if report.failures else 0

@@ -1,0 +1,45 @@
+from lua_syscall_harness import series, tree
+from lua_syscall_harness.layout import LUA_IMPORT_TAG, SERIES_BRANCH, kernel_tree
+
+
+def test_manifest_loads_with_steps():
+    s = series.load()
+    assert s.steps
+    for step in s.steps:
+        assert step.subject and step.body.strip()
+        assert step.paths or step.diffs
+
+
+def test_every_commit_is_signed_off_and_kernel_style():
+    s = series.load()
+    for step in s.steps:
+        msg = step.message(s.author)
+        subject = msg.splitlines()[0]
+        assert ": " in subject and len(subject) <= 75
+        assert msg.rstrip().endswith(f"Signed-off-by: {s.author}")
+        assert all(len(line) <= 75 for line in msg.splitlines())
+
+
+def test_series_commits_are_reproducible():
+    ktree = kernel_tree()
+    head = tree.prepare(ktree)
+    assert tree.build_series(ktree, series.load()) == head
+
+
+def test_prepare_is_idempotent_and_leaves_files_alone():
+    ktree = kernel_tree()
+    head = tree.prepare(ktree)
+    makefile = ktree / "Makefile"
+    before = makefile.stat().st_mtime_ns
+    assert tree.prepare(ktree) == head
+    assert makefile.stat().st_mtime_ns == before
+    assert tree.git(ktree, "rev-parse", "--abbrev-ref", "HEAD") == SERIES_BRANCH
+
+
+def test_series_sits_on_the_generated_lua_import():
+    ktree = kernel_tree()
+    head = tree.prepare(ktree)
+    count = int(tree.git(ktree, "rev-list", "--count", f"{LUA_IMPORT_TAG}..{head}"))
+    assert count == len(series.load().steps)
+    assert tree.git(ktree, "merge-base", LUA_IMPORT_TAG, head) == \
+        tree.git(ktree, "rev-parse", LUA_IMPORT_TAG)
