@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from .build import ccache_env, make_args
@@ -20,12 +21,15 @@ def build(variant: str) -> Path:
     dest = install_dir(variant)
     say(f"building kselftests ({TARGET}) into {dest}")
     run([*make_args(variant), "headers"], env=ccache_env(), capture=True)
-    run([*make_args(variant), f"TARGETS={TARGET}", f"INSTALL_PATH={dest}",
+    run([*make_args(variant), f"TARGETS={TARGET}", f"KSFT_INSTALL_PATH={dest}",
          "kselftest-install"], env=ccache_env(), capture=True)
     return dest
 
 
+_NOT_OK = re.compile(r"^(?:#\s*)*not ok\b")
+
+
 def tap_failures(tap: str) -> list[str]:
-    """'not ok' lines of a kselftest TAP stream, skips excluded."""
+    """'not ok' lines of a kselftest TAP stream at any nesting depth, skips excluded."""
     return [line.strip() for line in tap.splitlines()
-            if line.lstrip().startswith("not ok") and "# SKIP" not in line]
+            if _NOT_OK.match(line.strip()) and "# SKIP" not in line]

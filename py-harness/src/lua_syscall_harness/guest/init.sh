@@ -8,6 +8,11 @@ export HOME=/tmp PYTHONDONTWRITEBYTECODE=1 TERM=dumb LANG=C.UTF-8
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
+# devtmpfs lacks the links udev would make; scripts write to /dev/stdout.
+ln -sf /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs shm /dev/shm
@@ -24,7 +29,9 @@ mkdir /run/lsout
 if mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 lsout /run/lsout; then
 	echo "lua-syscall-guest: running command" >/dev/console
 	cd "$(cat /run/lsout/cwd)" || cd /
-	/bin/sh /run/lsout/command.sh >/run/lsout/output 2>&1 </dev/null
+	# Append mode: tools that reopen /dev/stdout (the kselftest runner) must not
+	# overwrite what the shell wrote before them.
+	/bin/sh /run/lsout/command.sh >>/run/lsout/output 2>&1 </dev/null
 	echo $? >/run/lsout/rc
 	sync
 	echo "lua-syscall-guest: command exited" >/dev/console
