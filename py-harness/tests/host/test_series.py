@@ -43,3 +43,15 @@ def test_series_sits_on_the_generated_lua_import():
     assert count == len(series.load().steps)
     assert tree.git(ktree, "merge-base", LUA_IMPORT_TAG, head) == \
         tree.git(ktree, "rev-parse", LUA_IMPORT_TAG)
+
+
+def test_series_head_holds_the_repository_version_of_every_copied_file():
+    """A later diff must not leave a step's file different from the repository's copy."""
+    ktree = kernel_tree()
+    head = tree.prepare(ktree)
+    s = series.load()
+    for step in s.steps:
+        for f in s.repo_files(step):
+            blob = tree.git(ktree, "rev-parse", f"{head}:{f}")
+            here = tree.git(ktree, "hash-object", str(series.REPO_ROOT / f))
+            assert blob == here, f"{f} at the series head differs from the repository's"
