@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass, field
 
 from . import build, kselftest, logscan, machine_setup, tree, vm
-from .layout import HARNESS_DIR, REPO_ROOT, kernel_tree
+from .layout import HARNESS_DIR, REPO_ROOT, kernel_tree, variant_dir
 from .proc import Stopwatch, run, say
 
 GUEST_TESTS = HARNESS_DIR / "tests" / "guest"
@@ -83,7 +83,23 @@ def run_guest_suite(report: Report) -> None:
         report.failures.append(f"guest suite: {res.failure_reason()}")
     failed_tap = kselftest.tap_failures(res.output.partition("== kselftest ==")[2])
     report.failures += [f"kselftest: {line}" for line in failed_tap]
+    check_kunit(report, res.serial)
     report.failures += [f"kernel log: {line}" for line in logscan.splats(res.serial)]
+
+
+def kunit_expected() -> bool:
+    """True when the variant's config builds in KUnit tests (they run at boot)."""
+    config = build.config_values(variant_dir(VARIANT) / ".config")
+    return any(k.endswith("_KUNIT_TEST") and v == "y" for k, v in config.items())
+
+
+def check_kunit(report: Report, serial: str) -> None:
+    kunit = logscan.kunit_results(serial)
+    say(f"KUnit: {len(kunit.passed)} passed, {len(kunit.failed)} failed, "
+        f"{len(kunit.skipped)} skipped")
+    report.failures += [f"KUnit: not ok {name}" for name in kunit.failed]
+    if kunit_expected() and not (kunit.passed or kunit.failed):
+        report.failures.append("KUnit: tests are configured but none ran at boot")
 
 
 def run_host_tests(report: Report, extra: list[str]) -> None:

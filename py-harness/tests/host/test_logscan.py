@@ -23,3 +23,29 @@ def test_each_kind_of_splat_is_found():
     ]
     found = logscan.splats(CLEAN + "\n".join(lines))
     assert found == lines
+
+
+KUNIT_LOG = """\
+[    3.100000] KTAP version 1
+[    3.100001] 1..2
+[    3.100002]     KTAP version 1
+[    3.100003]     # Subtest: lua_runtime
+[    3.100004]     1..3
+[    3.200000]     ok 1 lua_integers
+[    3.300000]     not ok 2 lua_strings
+[    3.300001]     ok 3 lua_coroutines # SKIP no coroutines
+[    3.400000] not ok 1 lua_runtime
+[    3.500000] ok 2 other_suite
+"""
+
+
+def test_kunit_cases_and_suites_are_classified():
+    res = logscan.kunit_results(KUNIT_LOG)
+    assert res.passed == ["lua_integers", "other_suite"]
+    assert res.failed == ["lua_strings", "lua_runtime"]
+    assert res.skipped == ["lua_coroutines"]
+
+
+def test_no_ktap_no_results():
+    res = logscan.kunit_results(CLEAN)
+    assert (res.passed, res.failed, res.skipped) == ([], [], [])
