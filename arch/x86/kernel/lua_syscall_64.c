@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * x86-64 system call dispatch for lua_syscall.
+ *
+ * A script's nested system call runs the same handler a user-space call
+ * would, through x64_sys_call(), with a pt_regs of its own: the task's real
+ * user register frame belongs to the outer lua_syscall() and is never
+ * written.  The calls that would need that frame are denied.
+ */
+#include <linux/array_size.h>
+#include <linux/errno.h>
+#include <linux/lua_syscall.h>
+#include <linux/nospec.h>
+#include <linux/ptrace.h>
+#include <asm/syscall.h>
+#include <asm/unistd.h>
+
+/* Generated from the uapi unistd_64.h: LUA_SYSCALL_NAME(name, nr), by name. */
+const struct lua_syscall_name arch_lua_syscall_names[] = {
+#define LUA_SYSCALL_NAME(n, number) { .name = n, .nr = number },
+#include "lua_syscall_names.h"
+#undef LUA_SYSCALL_NAME
+};
+
+const unsigned int arch_lua_syscall_nr_names = ARRAY_SIZE(arch_lua_syscall_names);
+
+bool arch_lua_syscall_denied(unsigned int nr)
+{
+	switch (nr) {
+	case __NR_fork:
+	case __NR_vfork:
+	case __NR_clone:
+	case __NR_clone3:
+	case __NR_execve:
+	case __NR_execveat:
+	case __NR_exit:
+	case __NR_exit_group:
+	case __NR_rt_sigreturn:
+	case __NR_restart_syscall:
+	case __NR_iopl:
+	case __NR_ioperm:
+	case __NR_modify_ldt:
+	case __NR_arch_prctl:
+	case __NR_uretprobe:
+	case __NR_map_shadow_stack:
+	case __NR_register_lua_syscall:
+	case __NR_lua_syscall:
+		return true;
+	default:
+		return false;
+	}
+}
+
+unsigned int arch_lua_syscall_nr_max(void)
+{
+	return NR_syscalls;
+}
+
+long arch_lua_syscall(unsigned int nr, const unsigned long *args)
+{
+	struct pt_regs regs = {
+		.di = args[0],
+		.si = args[1],
+		.dx = args[2],
+		.r10 = args[3],
+		.r8 = args[4],
+		.r9 = args[5],
+		.orig_ax = nr,
+		.ax = -ENOSYS,
+	};
+
+	if (nr >= NR_syscalls)
+		return -ENOSYS;
+	/* As do_syscall_x64(): no speculative dispatch past the table. */
+	nr = array_index_nospec(nr, NR_syscalls);
+	return x64_sys_call(&regs, nr);
+}

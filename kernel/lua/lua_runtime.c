@@ -1,0 +1,624 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The in-kernel Lua runtime: bounded Lua 5.4 states, see
+ * <linux/lua_runtime.h>.
+ *
+ * The Lua core is imported unmodified; luaconf.h routes its configuration
+ * points here:
+ *
+ * - errors: LUAI_TRY/LUAI_THROW use the arch setjmp (<asm/lua_setjmp.h>).
+ *   A jump unpoisons the KASAN shadow of the frames it skips, and every
+ *   protected call records which Lua thread it runs, so that an error is
+ *   only ever raised on the thread that owns the innermost handler.
+ * - memory: luak_alloc() charges a byte budget; __GFP_ACCOUNT charges the
+ *   task's memory cgroup as well.
+ * - time: a count hook runs every LUAK_HOOK_PERIOD VM instructions, and
+ *   lua_lock(), taken by every API function, counts API calls so that C
+ *   loops in the libraries are charged too.  Both reschedule, stop on a
+ *   pending signal and enforce the per-call instruction budget.  Once a
+ *   call is aborted, each later hook and API call raises the error again,
+ *   so a script's pcall() cannot swallow it.
+ * - kernel stack: LUAI_MAXCCALLS, the core's limit on nested C calls, is
+ *   luak_cstack_limit(): a low static limit, and a Lua error as soon as
+ *   the remaining stack is below LUAK_STACK_SOFT.  The core checks it on
+ *   every call through C, in the parser and on coroutine resume; the
+ *   pattern matcher of the string library checks it too (see luaconf.h).
+ */
+
+#include <linux/hash.h>
+#include <linux/kasan.h>
+#include <linux/kernel.h>
+#include <linux/lua_runtime.h>
+#include <linux/mm.h>
+#include <linux/percpu.h>
+#include <linux/random.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task_stack.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+#include "lua_runtime_internal.h"
+
+/*
+ * A call into Lua stops nesting C calls when less than this is left of the
+ * kernel stack: half of it stays for the kernel code a C function may call
+ * and for error handling...
+ */
+#define LUAK_STACK_SOFT		(THREAD_SIZE / 2)
+/* ...and below this, not even an error handler may run. */
+#define LUAK_STACK_HARD		(THREAD_SIZE / 4)
+
+#define LUAK_HOOK_PERIOD	500
+#define LUAK_TICK_BATCH		256
+
+#define LUAK_GFP		(GFP_KERNEL_ACCOUNT | __GFP_NOWARN)
+
+/*
+ * The calls in progress, by task, for code that cannot reach its state:
+ * the pattern matcher.  A task runs one call at a time.
+ */
+#define LUAK_CALLS_BITS		6
+static struct hlist_bl_head luak_calls[1 << LUAK_CALLS_BITS];
+static DEFINE_PER_CPU(unsigned int, luak_strlib_ticks);
+
+static inline struct lua_runtime *luak_from_ud(void *ud)
+{
+	return container_of((struct luak_ticks *)ud, struct lua_runtime, ticks);
+}
+
+struct lua_runtime *luak_runtime(lua_State *L)
+{
+	void *ud;
+
+	lua_getallocf(L, &ud);
+	return luak_from_ud(ud);
+}
+
+/**
+ * lua_runtime_stack_left() - kernel stack left to the caller
+ *
+ * Return: the bytes of the current task's stack below the caller's frame,
+ * or 0 when not running on it.
+ */
+size_t lua_runtime_stack_left(void)
+{
+	unsigned long sp = (unsigned long)__builtin_frame_address(0);
+	unsigned long low = (unsigned long)task_stack_page(current);
+
+	if (sp < low || sp >= low + THREAD_SIZE)
+		return 0;
+	return sp - low;
+}
+
+/* --- memory ------------------------------------------------------------ */
+
+static void *luak_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+	struct lua_runtime *rt = luak_from_ud(ud);
+	void *p;
+
+	if (!ptr)
+		osize = 0;	/* then it is the type of the new object */
+
+	if (!nsize) {
+		kvfree(ptr);
+		rt->mem_used -= osize;
+		return NULL;
+	}
+
+	if (nsize <= osize) {
+		/*
+		 * Lua requires that shrinking never fails.  Move a large
+		 * block to a smaller one if that is possible, else keep it.
+		 */
+		if (osize > PAGE_SIZE && nsize <= osize / 2) {
+			p = kvmalloc(nsize, LUAK_GFP);
+			if (p) {
+				memcpy(p, ptr, nsize);
+				kvfree(ptr);
+				ptr = p;
+			}
+		}
+		rt->mem_used -= osize - nsize;
+		return ptr;
+	}
+
+	/* Over budget: Lua collects garbage, retries, then raises. */
+	if (nsize - osize > rt->mem_limit - rt->mem_used) {
+		rt->mem_failed = true;
+		return NULL;
+	}
+
+	p = kvrealloc(ptr, nsize, LUAK_GFP);
+	if (!p) {
+		rt->mem_failed = true;
+		return NULL;
+	}
+	rt->mem_used += nsize - osize;
+	rt->mem_peak = max(rt->mem_peak, rt->mem_used);
+	return p;
+}
+
+/* --- errors ------------------------------------------------------------ */
+
+struct lua_State *luak_try_enter(void *ud, struct lua_State *L)
+{
+	struct lua_runtime *rt = luak_from_ud(ud);
+	struct lua_State *prev = rt->running;
+
+	rt->running = L;
+	return prev;
+}
+
+void luak_try_leave(void *ud, struct lua_State *prev)
+{
+	luak_from_ud(ud)->running = prev;
+}
+
+void __noreturn luak_throw(struct lua_jmp_buf *buf)
+{
+	/*
+	 * The frames skipped by the jump never return, so they never clear
+	 * their KASAN stack redzones: clear everything below the target.
+	 */
+	kasan_unpoison_task_stack_below((void *)lua_jmp_buf_sp(buf));
+	lua_longjmp(buf, 1);
+}
+
+static const char *luak_abort_msg(int err)
+{
+	switch (err) {
+	case -ETIME:
+		return "instruction budget exceeded";
+	case -EINTR:
+		return "interrupted by a signal";
+	default:
+		return "state is being closed";
+	}
+}
+
+/*
+ * Raise the abort error on the running thread; does not return.  It
+ * leaves room for its own two API calls; every later one raises again.
+ */
+static void luak_raise_abort(struct lua_State *L, struct lua_runtime *rt)
+{
+	rt->ticks.left = 2;
+	lua_pushstring(L, luak_abort_msg(rt->abort));
+	lua_error(L);
+}
+
+/* Charge @insns to the call; reschedule; decide whether to abort it. */
+static bool luak_check(struct lua_runtime *rt, u64 insns)
+{
+	if (rt->abort)
+		return true;
+	rt->call_insns += insns;
+	rt->insns += insns;
+	if (signal_pending(current))
+		rt->abort = -EINTR;
+	else if (rt->call_insns > rt->insn_limit)
+		rt->abort = -ETIME;
+	cond_resched();
+	return rt->abort;
+}
+
+/*
+ * An aborted call raises its error on the running thread, and again on
+ * every API call that follows: a pcall() that catches the error makes
+ * one at once.  Only the thread of the innermost protected call may
+ * raise: any other one is suspended, or a resumer waiting for the
+ * running one, and a jump to its handler would skip the running
+ * thread's.
+ */
+static void luak_abort_call(struct lua_State *L, struct lua_runtime *rt)
+{
+	rt->ticks.left = 0;
+	if (rt->running == L)
+		luak_raise_abort(L, rt);
+}
+
+static void luak_count_hook(struct lua_State *L, struct lua_Debug *ar)
+{
+	struct lua_runtime *rt = luak_runtime(L);
+
+	if (luak_check(rt, LUAK_HOOK_PERIOD))
+		luak_abort_call(L, rt);
+}
+
+/* Charge work done in C by a library function. */
+void luak_charge(struct lua_State *L, u64 insns)
+{
+	struct lua_runtime *rt = luak_runtime(L);
+
+	if (luak_check(rt, insns))
+		luak_abort_call(L, rt);
+}
+
+/* Called by lua_lock() every LUAK_TICK_BATCH API calls. */
+void luak_tick(struct lua_State *L, void *ud)
+{
+	struct lua_runtime *rt = luak_from_ud(ud);
+
+	rt->ticks.left = LUAK_TICK_BATCH;
+	if (luak_check(rt, LUAK_TICK_BATCH))
+		luak_abort_call(L, rt);
+}
+
+/* --- kernel stack -------------------------------------------------------- */
+
+unsigned int luak_cstack_limit(void *ud, unsigned int ncalls)
+{
+	struct lua_runtime *rt = luak_from_ud(ud);
+	unsigned long sp = (unsigned long)__builtin_frame_address(0);
+	size_t left = lua_runtime_stack_left();
+
+	if (sp < rt->stack_low)
+		rt->stack_low = sp;
+	if (likely(left >= LUAK_STACK_SOFT)) {
+		rt->soft_ncalls = 0;
+		return LUAK_MAXCCALLS;
+	}
+	/*
+	 * luaE_checkcstack() raises "C stack overflow" when the count of C
+	 * calls equals the limit, lets error handlers run while it is past
+	 * the limit by less than a tenth, and throws LUA_ERRERR, which runs
+	 * no handler, beyond: so the limit becomes the count at which the
+	 * stack went below LUAK_STACK_SOFT, and 0 below LUAK_STACK_HARD.
+	 */
+	if (left < LUAK_STACK_HARD)
+		return 0;
+	if (!rt->soft_ncalls)
+		rt->soft_ncalls = ncalls;
+	return rt->soft_ncalls;
+}
+
+static struct hlist_bl_head *luak_calls_head(struct task_struct *task)
+{
+	return &luak_calls[hash_ptr(task, LUAK_CALLS_BITS)];
+}
+
+static void luak_calls_add(struct lua_runtime *rt)
+{
+	struct hlist_bl_head *head = luak_calls_head(current);
+
+	rt->task = current;
+	hlist_bl_lock(head);
+	hlist_bl_add_head(&rt->call_node, head);
+	hlist_bl_unlock(head);
+}
+
+static void luak_calls_del(struct lua_runtime *rt)
+{
+	struct hlist_bl_head *head = luak_calls_head(rt->task);
+
+	hlist_bl_lock(head);
+	hlist_bl_del_init(&rt->call_node);
+	hlist_bl_unlock(head);
+}
+
+/* The state whose call the current task is in, or NULL. */
+static struct lua_runtime *luak_current_call(void)
+{
+	struct hlist_bl_head *head = luak_calls_head(current);
+	struct lua_runtime *rt, *found = NULL;
+	struct hlist_bl_node *pos;
+
+	hlist_bl_lock(head);
+	hlist_bl_for_each_entry(rt, pos, head, call_node) {
+		if (rt->task == current) {
+			found = rt;
+			break;
+		}
+	}
+	hlist_bl_unlock(head);
+	return found;
+}
+
+/*
+ * The pattern matcher of the string library calls this on entry to each
+ * level of its recursion (see luaconf.h): when it returns 1, the matcher
+ * raises an error.  Every LUAK_TICK_BATCH calls, the work is charged to
+ * the instruction budget of the call in progress.
+ */
+int luak_strlib_check(void)
+{
+	struct lua_runtime *rt;
+
+	if (lua_runtime_stack_left() < LUAK_STACK_SOFT)
+		return 1;
+	if (likely(this_cpu_inc_return(luak_strlib_ticks) % LUAK_TICK_BATCH))
+		return 0;
+	rt = luak_current_call();
+	if (rt)
+		return luak_check(rt, LUAK_TICK_BATCH);
+	if (signal_pending(current))
+		return 1;
+	cond_resched();
+	return 0;
+}
+
+/* --- misc hooks ---------------------------------------------------------- */
+
+unsigned int luak_makeseed(void)
+{
+	return get_random_u32();
+}
+
+static int luak_panic(struct lua_State *L)
+{
+	/* Every entry into a state is protected: this is a bug. */
+	WARN(1, "lua: unprotected error\n");
+	return 0;
+}
+
+static void luak_warn(void *ud, const char *msg, int tocont)
+{
+	/* warn() and errors in __gc: not for the kernel log */
+}
+
+/* --- the API --------------------------------------------------------------- */
+
+static void luak_call_begin(struct lua_runtime *rt)
+{
+	might_sleep();
+	rt->abort = 0;
+	rt->mem_failed = false;
+	rt->call_insns = 0;
+	rt->soft_ncalls = 0;
+	rt->ticks.left = LUAK_TICK_BATCH;
+	rt->stack_entry = (unsigned long)__builtin_frame_address(0);
+	rt->stack_low = rt->stack_entry;
+	rt->calls++;
+	rt->errmsg[0] = '\0';
+	luak_calls_add(rt);
+}
+
+/* Keep a copy of the error on top of the stack, pop it, map @status. */
+static int luak_call_end(struct lua_runtime *rt, int status)
+{
+	struct lua_State *L = rt->L;
+	const char *msg;
+	size_t len;
+	int err;
+
+	luak_calls_del(rt);
+	rt->stack_max = max(rt->stack_max, rt->stack_entry - rt->stack_low);
+	if (status == LUA_OK)
+		return 0;
+
+	/* Outside a protected call: nothing here may allocate. */
+	if (lua_type(L, -1) == LUA_TSTRING) {
+		msg = lua_tolstring(L, -1, &len);
+		strscpy(rt->errmsg, msg, sizeof(rt->errmsg));
+	} else if (lua_isinteger(L, -1)) {
+		snprintf(rt->errmsg, sizeof(rt->errmsg), "%lld",
+			 (long long)lua_tointeger(L, -1));
+	} else {
+		snprintf(rt->errmsg, sizeof(rt->errmsg),
+			 "(error object is a %s value)",
+			 lua_typename(L, lua_type(L, -1)));
+	}
+	lua_pop(L, 1);
+
+	if (rt->abort)
+		return rt->abort;
+	switch (status) {
+	case LUA_ERRMEM:
+		return -ENOMEM;
+	case LUA_ERRSYNTAX:
+		return -EINVAL;
+	default:
+		err = -LUA_RUNTIME_ERUNTIME;
+		/* lauxlib's buffers raise a plain error when out of memory */
+		if (rt->mem_failed && !strcmp(rt->errmsg, "not enough memory"))
+			err = -ENOMEM;
+		/* the string library's matcher stops on signals too */
+		if (signal_pending(current))
+			err = -EINTR;
+		return err;
+	}
+}
+
+/**
+ * lua_runtime_load() - compile a Lua chunk
+ * @rt: the state
+ * @chunk: Lua source text; a precompiled (binary) chunk is refused
+ * @len: length of @chunk in bytes; it needs no terminating NUL
+ * @name: chunk name for error messages ("=name" for a literal name), or
+ *	NULL
+ *
+ * On success, pushes the compiled chunk, a function, on the Lua stack.
+ *
+ * Context: process context, may sleep.
+ * Return: 0, -EINVAL for a syntax error or a binary chunk, -ENOMEM when the
+ * memory budget is exhausted, -EINTR on a pending signal.
+ */
+int lua_runtime_load(struct lua_runtime *rt, const char *chunk, size_t len,
+		     const char *name)
+{
+	int status;
+
+	luak_call_begin(rt);
+	status = luaL_loadbufferx(rt->L, chunk, len, name ?: "=lua", "t");
+	status = luak_call_end(rt, status);
+	/* a load runs no Lua code: any other failure is in the chunk */
+	if (status && status != -ENOMEM && status != -EINTR)
+		status = -EINVAL;
+	return status;
+}
+
+/**
+ * lua_runtime_pcall() - call a function with the state's limits
+ * @rt: the state
+ * @nargs: number of arguments on top of the Lua stack
+ * @nresults: number of results wanted, or LUA_MULTRET
+ *
+ * Calls the function below the @nargs arguments on the Lua stack, like
+ * lua_pcall(), with a fresh instruction budget.  On success the results
+ * replace the function and its arguments; on failure both are popped and
+ * the error message is kept for lua_runtime_last_error().
+ *
+ * Context: process context, may sleep.
+ * Return: 0; -ENOMEM when the memory budget is exhausted, -ETIME when the
+ * instruction budget is, -EINTR on a pending signal, -%LUA_RUNTIME_ERUNTIME
+ * for any other error raised by the function.
+ */
+int lua_runtime_pcall(struct lua_runtime *rt, int nargs, int nresults)
+{
+	luak_call_begin(rt);
+	return luak_call_end(rt, lua_pcall(rt->L, nargs, nresults, 0));
+}
+
+struct luak_cpcall {
+	int (*fn)(struct lua_State *L, void *arg);
+	void *arg;
+	int ret;
+};
+
+static int luak_cpcall_fn(struct lua_State *L)
+{
+	struct luak_cpcall *cp = lua_touserdata(L, 1);
+
+	lua_pop(L, 1);
+	cp->ret = cp->fn(L, cp->arg);
+	return 0;
+}
+
+/**
+ * lua_runtime_cpcall() - run a C function in protected mode
+ * @rt: the state
+ * @fn: the function; it may use any Lua API function, raise Lua errors and
+ *	call Lua functions unprotected, and leaves the stack as it found it
+ * @arg: passed to @fn
+ *
+ * Runs @fn with the state's limits, as lua_runtime_pcall() does.
+ *
+ * Context: process context, may sleep.
+ * Return: the value @fn returned, or an error as for lua_runtime_pcall().
+ */
+int lua_runtime_cpcall(struct lua_runtime *rt,
+		       int (*fn)(struct lua_State *L, void *arg), void *arg)
+{
+	struct luak_cpcall cp = { .fn = fn, .arg = arg };
+	int err;
+
+	lua_pushcfunction(rt->L, luak_cpcall_fn);
+	lua_pushlightuserdata(rt->L, &cp);
+	err = lua_runtime_pcall(rt, 1, 0);
+	return err ?: cp.ret;
+}
+
+/**
+ * lua_runtime_last_error() - the message of the last failed call
+ * @rt: the state
+ *
+ * Return: the error message of the last load or call, if it failed (cut
+ * to %LUA_RUNTIME_ERRLEN bytes), else "".  Valid until the next call.
+ */
+const char *lua_runtime_last_error(const struct lua_runtime *rt)
+{
+	return rt->errmsg;
+}
+
+/**
+ * lua_runtime_get_stats() - read the counters of a state
+ * @rt: the state
+ * @stats: filled with the counters
+ */
+void lua_runtime_get_stats(const struct lua_runtime *rt,
+			   struct lua_runtime_stats *stats)
+{
+	stats->mem_used = rt->mem_used;
+	stats->mem_peak = rt->mem_peak;
+	stats->mem_limit = rt->mem_limit;
+	stats->insns = rt->insns;
+	stats->insn_limit = rt->insn_limit;
+	stats->calls = rt->calls;
+	stats->stack_max = rt->stack_max;
+}
+
+/**
+ * lua_runtime_state() - the Lua state of a runtime
+ * @rt: the state
+ *
+ * Between calls, use it only for API functions that do not allocate or run
+ * Lua code: pushing integers, booleans, light userdata and values from the
+ * registry, reading results.  Use lua_runtime_cpcall() for anything else.
+ *
+ * Return: the main thread of the state.
+ */
+struct lua_State *lua_runtime_state(struct lua_runtime *rt)
+{
+	return rt->L;
+}
+
+/**
+ * lua_runtime_create() - create a bounded Lua state
+ * @limits: its budgets, or NULL for the defaults
+ *
+ * The state has the base library (without the functions that load code),
+ * and the string, table, utf8, coroutine and integer math libraries.
+ *
+ * Context: process context, may sleep.
+ * Return: the state, or ERR_PTR(-ENOMEM).
+ */
+struct lua_runtime *lua_runtime_create(const struct lua_runtime_limits *limits)
+{
+	struct lua_runtime *rt;
+	int err;
+
+	might_sleep();
+	rt = kzalloc(sizeof(*rt), GFP_KERNEL_ACCOUNT);
+	if (!rt)
+		return ERR_PTR(-ENOMEM);
+	rt->ticks.left = LUAK_TICK_BATCH;
+	rt->mem_limit = LUA_RUNTIME_DEFAULT_MEM;
+	rt->insn_limit = LUA_RUNTIME_DEFAULT_INSNS;
+	if (limits && limits->mem_limit)
+		rt->mem_limit = limits->mem_limit;
+	if (limits && limits->insn_limit)
+		rt->insn_limit = limits->insn_limit;
+
+	rt->L = lua_newstate(luak_alloc, &rt->ticks);
+	if (!rt->L) {
+		kfree(rt);
+		return ERR_PTR(-ENOMEM);
+	}
+	lua_atpanic(rt->L, luak_panic);
+	lua_setwarnf(rt->L, luak_warn, NULL);
+	lua_sethook(rt->L, luak_count_hook, LUA_MASKCOUNT, LUAK_HOOK_PERIOD);
+
+	err = lua_runtime_cpcall(rt, luak_open_libs, NULL);
+	if (err) {
+		lua_runtime_destroy(rt);
+		return ERR_PTR(err);
+	}
+	rt->insns = 0;
+	rt->calls = 0;
+	return rt;
+}
+
+/**
+ * lua_runtime_destroy() - close a state and free its memory
+ * @rt: the state, or NULL
+ *
+ * Finalizers (__gc, __close) still run, but the first hook or API call in
+ * them raises an error.
+ *
+ * Context: process context, may sleep.
+ */
+void lua_runtime_destroy(struct lua_runtime *rt)
+{
+	if (!rt)
+		return;
+	might_sleep();
+	rt->abort = -ESHUTDOWN;
+	rt->running = NULL;
+	lua_close(rt->L);
+	WARN_ON_ONCE(rt->mem_used);
+	kfree(rt);
+}

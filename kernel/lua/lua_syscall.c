@@ -1,0 +1,467 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * lua_syscall: system call scripting.
+ *
+ * register_lua_syscall() compiles a Lua chunk into a new bounded state, runs
+ * its top level once and returns an fd ("[luastate]") for the function the
+ * chunk returned: the entry.  lua_syscall() calls the entry with integer
+ * arguments in the caller's context; through the sys library the script
+ * makes system calls as the caller, so many calls cost one kernel crossing.
+ *
+ * A state runs one call at a time; other callers wait, killably.  The fd may
+ * be shared by threads and across fork like any file.
+ */
+#include <linux/anon_inodes.h>
+#include <linux/array_size.h>
+#include <linux/capability.h>
+#include <linux/compat.h>
+#include <linux/errno.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/lua_runtime.h>
+#include <linux/mutex.h>
+#include <linux/sched/signal.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
+#include <linux/syscalls.h>
+#include <linux/sysctl.h>
+#include <linux/uaccess.h>
+#include <uapi/linux/lua_syscall.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+#include "lua_syscall_libs.h"
+
+/* The entry lives in this slot of the state's main stack, for its life. */
+#define LUASTATE_ENTRY_INDEX	1
+
+static unsigned int sysctl_unprivileged_register;
+static unsigned long sysctl_mem_limit = LUA_RUNTIME_DEFAULT_MEM;
+static unsigned long sysctl_insn_limit = LUA_RUNTIME_DEFAULT_INSNS;
+static unsigned long sysctl_max_script_len = 64 * 1024;
+
+struct luastate {
+	struct mutex run_lock;		/* one call at a time */
+	struct lua_runtime *rt;
+	struct lua_syscall_ctx ctx;	/* of the running call */
+
+	spinlock_t info_lock;		/* the rest, for read() and fdinfo */
+	u64 invocations;
+	int last_errno;
+	char last_error[LUA_RUNTIME_ERRLEN];
+	struct lua_runtime_stats stats;
+};
+
+static const struct file_operations luastate_fops;
+
+static void luastate_free(struct luastate *ls)
+{
+	if (!IS_ERR_OR_NULL(ls->rt))
+		lua_runtime_destroy(ls->rt);
+	kfree(ls);
+}
+
+static int luastate_release(struct inode *inode, struct file *file)
+{
+	luastate_free(file->private_data);
+	return 0;
+}
+
+/* Record the outcome of a call; @err is 0 or a negative errno. */
+static void luastate_account(struct luastate *ls, int err, const char *msg)
+{
+	spin_lock(&ls->info_lock);
+	ls->invocations++;
+	if (err) {
+		ls->last_errno = -err;
+		strscpy(ls->last_error, msg, sizeof(ls->last_error));
+	}
+	lua_runtime_get_stats(ls->rt, &ls->stats);
+	spin_unlock(&ls->info_lock);
+}
+
+/* read(): the message of the last failure. */
+static ssize_t luastate_read(struct file *file, char __user *buf, size_t count,
+			     loff_t *ppos)
+{
+	struct luastate *ls = file->private_data;
+	char msg[LUA_RUNTIME_ERRLEN];
+	size_t len;
+
+	spin_lock(&ls->info_lock);
+	len = strscpy(msg, ls->last_error, sizeof(msg));
+	spin_unlock(&ls->info_lock);
+	return simple_read_from_buffer(buf, count, ppos, msg, len);
+}
+
+#ifdef CONFIG_PROC_FS
+static void luastate_show_fdinfo(struct seq_file *m, struct file *file)
+{
+	struct luastate *ls = file->private_data;
+	struct lua_runtime_stats stats;
+	char msg[LUA_RUNTIME_ERRLEN];
+	u64 invocations;
+	int last_errno;
+
+	spin_lock(&ls->info_lock);
+	invocations = ls->invocations;
+	last_errno = ls->last_errno;
+	stats = ls->stats;
+	strscpy(msg, ls->last_error, sizeof(msg));
+	spin_unlock(&ls->info_lock);
+
+	seq_printf(m, "lua-invocations:\t%llu\n", invocations);
+	seq_printf(m, "lua-instructions:\t%llu\n", stats.insns);
+	seq_printf(m, "lua-mem-used:\t%zu\n", stats.mem_used);
+	seq_printf(m, "lua-mem-limit:\t%zu\n", stats.mem_limit);
+	seq_printf(m, "lua-insn-limit:\t%llu\n", stats.insn_limit);
+	seq_printf(m, "lua-last-errno:\t%d\n", last_errno);
+	seq_puts(m, "lua-last-error:\t");
+	seq_escape(m, msg, "\n\\");
+	seq_putc(m, '\n');
+}
+#endif
+
+static const struct file_operations luastate_fops = {
+#ifdef CONFIG_PROC_FS
+	.show_fdinfo	= luastate_show_fdinfo,
+#endif
+	.release	= luastate_release,
+	.read		= luastate_read,
+	.llseek		= default_llseek,
+};
+
+void lua_syscall_ctx_begin(struct lua_syscall_ctx *ctx)
+{
+	ctx->abort_errno = 0;
+	ctx->abort_msg[0] = '\0';
+	ctx->kill_thread = false;
+}
+
+/* The outcome of a call: an abort overrides what the script made of it. */
+int lua_syscall_ctx_end(struct lua_syscall_ctx *ctx, int err, const char **msg)
+{
+	if (ctx->abort_errno) {
+		if (msg)
+			*msg = ctx->abort_msg;
+		return ctx->abort_errno;
+	}
+	return err;
+}
+
+void lua_syscall_set_abort(struct lua_syscall_ctx *ctx, int err,
+			   const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ctx->abort_errno)
+		return;
+	ctx->abort_errno = err;
+	va_start(ap, fmt);
+	vsnprintf(ctx->abort_msg, sizeof(ctx->abort_msg), fmt, ap);
+	va_end(ap);
+}
+
+/* Fail the whole call with @err; raises a Lua error, does not return. */
+int lua_syscall_abort(struct lua_State *L, struct lua_syscall_ctx *ctx,
+		      int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!ctx->abort_errno) {
+		ctx->abort_errno = err;
+		va_start(ap, fmt);
+		vsnprintf(ctx->abort_msg, sizeof(ctx->abort_msg), fmt, ap);
+		va_end(ap);
+	}
+	lua_pushstring(L, ctx->abort_msg);
+	return lua_error(L);
+}
+
+void lua_syscall_open_libs(struct lua_State *L, struct lua_syscall_ctx *ctx)
+{
+	static const luaL_Reg libs[] = {
+		{ "sys", lua_syscall_open_sys },
+		{ "mem", lua_syscall_open_mem },
+	};
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(libs); i++) {
+		lua_pushlightuserdata(L, ctx);
+		lua_pushcclosure(L, libs[i].func, 1);
+		lua_call(L, 0, 1);
+		lua_setglobal(L, libs[i].name);
+	}
+}
+
+static bool may_register(void)
+{
+	return READ_ONCE(sysctl_unprivileged_register) || capable(CAP_SYS_ADMIN);
+}
+
+static int luastate_open_libs(struct lua_State *L, void *arg)
+{
+	lua_syscall_open_libs(L, arg);
+	return 0;
+}
+
+/* Compile and run the chunk; leave its entry at LUASTATE_ENTRY_INDEX. */
+static int luastate_load(struct luastate *ls, const char *script, size_t len)
+{
+	struct lua_State *L = lua_runtime_state(ls->rt);
+	int err;
+
+	err = lua_runtime_cpcall(ls->rt, luastate_open_libs, &ls->ctx);
+	if (err)
+		return err;
+	err = lua_runtime_load(ls->rt, script, len, "=script");
+	if (err)
+		return err;
+	lua_syscall_ctx_begin(&ls->ctx);
+	err = lua_runtime_pcall(ls->rt, 0, 1);
+	if (!err && ls->ctx.abort_errno)
+		lua_pop(L, 1);
+	err = lua_syscall_ctx_end(&ls->ctx, err, NULL);
+	if (err)
+		return err;
+	if (lua_type(L, -1) != LUA_TFUNCTION) {
+		lua_pop(L, 1);
+		return -EINVAL;
+	}
+	WARN_ON_ONCE(lua_gettop(L) != LUASTATE_ENTRY_INDEX);
+	return 0;
+}
+
+static int do_register(const char __user *uscript, size_t len,
+		       unsigned int flags, bool *kill_thread)
+{
+	struct lua_runtime_limits limits;
+	struct luastate *ls;
+	struct file *file;
+	char *script;
+	int err, fd;
+
+	if (flags & ~LUA_SYSCALL_CLOEXEC)
+		return -EINVAL;
+	if (in_compat_syscall())
+		return -EOPNOTSUPP;
+	if (!len)
+		return -EINVAL;
+	if (!may_register())
+		return -EPERM;
+	if (len > READ_ONCE(sysctl_max_script_len))
+		return -E2BIG;
+
+	script = vmemdup_user(uscript, len);
+	if (IS_ERR(script))
+		return PTR_ERR(script);
+
+	err = -ENOMEM;
+	ls = kzalloc(sizeof(*ls), GFP_KERNEL_ACCOUNT);
+	if (!ls)
+		goto out_script;
+	mutex_init(&ls->run_lock);
+	spin_lock_init(&ls->info_lock);
+	limits.mem_limit = READ_ONCE(sysctl_mem_limit);
+	limits.insn_limit = READ_ONCE(sysctl_insn_limit);
+	ls->rt = lua_runtime_create(&limits);
+	if (IS_ERR(ls->rt)) {
+		err = PTR_ERR(ls->rt);
+		goto out_state;
+	}
+
+	err = luastate_load(ls, script, len);
+	*kill_thread = ls->ctx.kill_thread;
+	if (err)
+		goto out_state;
+	lua_runtime_get_stats(ls->rt, &ls->stats);
+
+	fd = get_unused_fd_flags(flags & LUA_SYSCALL_CLOEXEC ? O_CLOEXEC : 0);
+	if (fd < 0) {
+		err = fd;
+		goto out_state;
+	}
+	/* A file of its own, so that LSMs can label the state. */
+	file = anon_inode_create_getfile("[luastate]", &luastate_fops, ls,
+					 O_RDWR, NULL);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		err = PTR_ERR(file);
+		goto out_state;
+	}
+	/* pread(fd, buf, n, 0) re-reads the last error. */
+	file->f_mode |= FMODE_PREAD;
+	fd_install(fd, file);
+	kvfree(script);
+	return fd;
+
+out_state:
+	luastate_free(ls);
+out_script:
+	kvfree(script);
+	return err;
+}
+
+SYSCALL_DEFINE3(register_lua_syscall, const char __user *, script, size_t, len,
+		unsigned int, flags)
+{
+	bool kill_thread = false;
+	int ret;
+
+	ret = do_register(script, len, flags, &kill_thread);
+	/* A seccomp KILL_THREAD verdict on a nested call, now unwound. */
+	if (kill_thread)
+		do_exit(SIGSYS);
+	return ret;
+}
+
+/* The entry's first result as the system call's return value. */
+static long luastate_result(struct lua_State *L, const char **msg)
+{
+	lua_Integer v;
+	int isint;
+
+	if (lua_isnoneornil(L, -1))
+		return 0;
+	v = lua_tointegerx(L, -1, &isint);
+	if (!isint || lua_type(L, -1) != LUA_TNUMBER) {
+		*msg = lua_typename(L, lua_type(L, -1));
+		return -LUA_RUNTIME_ERUNTIME;
+	}
+	/* Restart codes would make the signal code restart lua_syscall(). */
+	if (v <= -ERESTARTSYS && v >= -ERESTART_RESTARTBLOCK)
+		return -EINTR;
+	return v;
+}
+
+static long luastate_call(struct luastate *ls, const u64 *args,
+			  unsigned int nargs)
+{
+	struct lua_State *L = lua_runtime_state(ls->rt);
+	char msg[LUA_RUNTIME_ERRLEN];
+	const char *type = NULL, *errmsg;
+	unsigned int i;
+	long ret;
+	int err;
+
+	lua_pushvalue(L, LUASTATE_ENTRY_INDEX);
+	for (i = 0; i < nargs; i++)
+		lua_pushinteger(L, (lua_Integer)args[i]);
+
+	lua_syscall_ctx_begin(&ls->ctx);
+	err = lua_runtime_pcall(ls->rt, nargs, 1);
+	if (!err && ls->ctx.abort_errno)
+		lua_pop(L, 1);
+	errmsg = lua_runtime_last_error(ls->rt);
+	err = lua_syscall_ctx_end(&ls->ctx, err, &errmsg);
+	if (err) {
+		luastate_account(ls, err, errmsg);
+		return err;
+	}
+	ret = luastate_result(L, &type);
+	lua_pop(L, 1);
+	if (type) {
+		snprintf(msg, sizeof(msg),
+			 "the entry returned a %s, not an integer", type);
+		luastate_account(ls, ret, msg);
+		return ret;
+	}
+	luastate_account(ls, 0, NULL);
+	return ret;
+}
+
+static long do_lua_syscall(int fd, const u64 __user *uargs, unsigned int nargs,
+			   unsigned int flags, bool *kill_thread)
+{
+	u64 args[LUA_SYSCALL_MAX_ARGS];
+	struct luastate *ls;
+	long ret;
+
+	if (flags || nargs > LUA_SYSCALL_MAX_ARGS)
+		return -EINVAL;
+	if (in_compat_syscall())
+		return -EOPNOTSUPP;
+
+	/*
+	 * A counted reference, not CLASS(fd): the script may close() its own
+	 * fd, and fdget() of a single-threaded task takes none.
+	 */
+	struct file *file __free(fput) = fget(fd);
+
+	if (!file)
+		return -EBADF;
+	if (file->f_op != &luastate_fops)
+		return -EINVAL;
+	ls = file->private_data;
+
+	if (nargs && copy_from_user(args, uargs, nargs * sizeof(args[0])))
+		return -EFAULT;
+
+	if (mutex_lock_killable(&ls->run_lock))
+		return -EINTR;
+	ret = luastate_call(ls, args, nargs);
+	*kill_thread = ls->ctx.kill_thread;
+	mutex_unlock(&ls->run_lock);
+	return ret;
+}
+
+SYSCALL_DEFINE4(lua_syscall, int, fd, const u64 __user *, args,
+		unsigned int, nargs, unsigned int, flags)
+{
+	bool kill_thread = false;
+	long ret;
+
+	ret = do_lua_syscall(fd, args, nargs, flags, &kill_thread);
+	/* After the fd reference is dropped: do_exit() does not return. */
+	if (kill_thread)
+		do_exit(SIGSYS);
+	return ret;
+}
+
+static struct ctl_table lua_syscall_sysctls[] = {
+	{
+		.procname	= "unprivileged_register",
+		.data		= &sysctl_unprivileged_register,
+		.maxlen		= sizeof(unsigned int),
+		.mode		= 0644,
+		.proc_handler	= proc_douintvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= SYSCTL_ONE,
+	},
+	{
+		.procname	= "mem_limit",
+		.data		= &sysctl_mem_limit,
+		.maxlen		= sizeof(unsigned long),
+		.mode		= 0644,
+		.proc_handler	= proc_doulongvec_minmax,
+		.extra1		= &(unsigned long){ 64 * 1024 },
+		.extra2		= &(unsigned long){ 256 * 1024 * 1024 },
+	},
+	{
+		.procname	= "insn_limit",
+		.data		= &sysctl_insn_limit,
+		.maxlen		= sizeof(unsigned long),
+		.mode		= 0644,
+		.proc_handler	= proc_doulongvec_minmax,
+		.extra1		= &(unsigned long){ 1000 },
+		.extra2		= &(unsigned long){ 10000000000UL },
+	},
+	{
+		.procname	= "max_script_len",
+		.data		= &sysctl_max_script_len,
+		.maxlen		= sizeof(unsigned long),
+		.mode		= 0644,
+		.proc_handler	= proc_doulongvec_minmax,
+		.extra1		= &(unsigned long){ 1 },
+		.extra2		= &(unsigned long){ 1024 * 1024 },
+	},
+};
+
+static int __init lua_syscall_sysctl_init(void)
+{
+	register_sysctl_init("kernel/lua_syscall", lua_syscall_sysctls);
+	return 0;
+}
+late_initcall(lua_syscall_sysctl_init);

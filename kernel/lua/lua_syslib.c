@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The sys library of lua_syscall scripts: system calls of the caller's
+ * context, by name (sys.read(fd, buf, n)) or number (sys.call(nr, ...)),
+ * and sys.nr, a name -> number table.
+ *
+ * A call returns what the system call returns, -errno included: it never
+ * raises a Lua error, so batching loops stay cheap.  Each call is checked
+ * against the task's seccomp filter as if the task had made it, and traced
+ * (lua_syscall:lua_syscall_nested).
+ */
+#include <linux/bsearch.h>
+#include <linux/errno.h>
+#include <linux/lua_syscall.h>
+#include <linux/sched/signal.h>
+#include <linux/seccomp.h>
+#include <linux/string.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+#include "lua_syscall_libs.h"
+
+#define CREATE_TRACE_POINTS
+#include <trace/events/lua_syscall.h>
+
+static struct lua_syscall_ctx *sys_ctx(struct lua_State *L)
+{
+	return lua_touserdata(L, lua_upvalueindex(1));
+}
+
+static long sys_dispatch(struct lua_syscall_ctx *ctx, unsigned int nr,
+			 const unsigned long *args)
+{
+	bool kill_thread = false;
+	long ret;
+
+	if (ctx->abort_errno)
+		return -EPERM;
+	ret = seccomp_filter_nested(nr, args, &kill_thread);
+	if (ret) {
+		if (kill_thread || fatal_signal_pending(current)) {
+			ctx->kill_thread = kill_thread;
+			lua_syscall_set_abort(ctx, -EINTR, "killed by seccomp");
+		}
+		return ret;
+	}
+	if (nr >= arch_lua_syscall_nr_max())
+		return -ENOSYS;
+	if (arch_lua_syscall_denied(nr))
+		return -EPERM;
+
+	ret = arch_lua_syscall(nr, args);
+	/* Restart requests are for the outer call's return to user space. */
+	if (ret <= -ERESTARTSYS && ret >= -ERESTART_RESTARTBLOCK)
+		ret = -EINTR;
+	return ret;
+}
+
+/* Arguments first..top of the Lua stack, zero-filled, as syscall args. */
+static void sys_args(struct lua_State *L, int first, unsigned long *args)
+{
+	int n = lua_gettop(L) - first + 1;
+	int i;
+
+	if (n > LUA_SYSCALL_NR_ARGS)
+		luaL_error(L, "too many system call arguments (%d, at most %d)",
+			   n, LUA_SYSCALL_NR_ARGS);
+	for (i = 0; i < LUA_SYSCALL_NR_ARGS; i++)
+		args[i] = i < n ? (unsigned long)luaL_checkinteger(L, first + i) : 0;
+}
+
+static int sys_do(struct lua_State *L, unsigned int nr, int first)
+{
+	struct lua_syscall_ctx *ctx = sys_ctx(L);
+	unsigned long args[LUA_SYSCALL_NR_ARGS];
+	long ret;
+
+	sys_args(L, first, args);
+	ret = sys_dispatch(ctx, nr, args);
+	ctx->nested++;
+	trace_lua_syscall_nested(nr, args, ret);
+	lua_pushinteger(L, ret);
+	return 1;
+}
+
+/* sys.<name>(...): upvalue 1 is the call context, upvalue 2 the number. */
+static int sys_named(struct lua_State *L)
+{
+	return sys_do(L, lua_tointeger(L, lua_upvalueindex(2)), 1);
+}
+
+/* sys.call(nr, ...) */
+static int sys_call(struct lua_State *L)
+{
+	lua_Integer nr = luaL_checkinteger(L, 1);
+
+	if (nr < 0 || nr > U32_MAX) {
+		lua_pushinteger(L, -ENOSYS);
+		return 1;
+	}
+	return sys_do(L, nr, 2);
+}
+
+static int name_cmp(const void *key, const void *elt)
+{
+	const struct lua_syscall_name *entry = elt;
+
+	return strcmp(key, entry->name);
+}
+
+static const struct lua_syscall_name *sys_lookup(const char *name)
+{
+	return bsearch(name, arch_lua_syscall_names, arch_lua_syscall_nr_names,
+		       sizeof(arch_lua_syscall_names[0]), name_cmp);
+}
+
+/* sys.__index(t, name): bind the named system call once, on first use. */
+static int sys_index(struct lua_State *L)
+{
+	const struct lua_syscall_name *entry;
+
+	if (lua_type(L, 2) != LUA_TSTRING)
+		return 0;
+	entry = sys_lookup(lua_tostring(L, 2));
+	if (!entry)
+		return 0;
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_pushinteger(L, entry->nr);
+	lua_pushcclosure(L, sys_named, 2);
+	lua_pushvalue(L, 2);
+	lua_pushvalue(L, -2);
+	lua_rawset(L, 1);
+	return 1;
+}
+
+/* sys.nr.__index(t, name) */
+static int sys_nr_index(struct lua_State *L)
+{
+	const struct lua_syscall_name *entry;
+
+	if (lua_type(L, 2) != LUA_TSTRING)
+		return 0;
+	entry = sys_lookup(lua_tostring(L, 2));
+	if (!entry)
+		return 0;
+	lua_pushinteger(L, entry->nr);
+	lua_pushvalue(L, 2);
+	lua_pushvalue(L, -2);
+	lua_rawset(L, 1);
+	return 1;
+}
+
+/* Upvalue 1 of every function here is the call context. */
+int lua_syscall_open_sys(struct lua_State *L)
+{
+	lua_newtable(L);			/* sys */
+
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_pushcclosure(L, sys_call, 1);
+	lua_setfield(L, -2, "call");
+
+	lua_newtable(L);			/* sys.nr */
+	lua_newtable(L);
+	lua_pushcfunction(L, sys_nr_index);
+	lua_setfield(L, -2, "__index");
+	lua_setmetatable(L, -2);
+	lua_setfield(L, -2, "nr");
+
+	lua_newtable(L);			/* metatable of sys */
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_pushcclosure(L, sys_index, 1);
+	lua_setfield(L, -2, "__index");
+	lua_setmetatable(L, -2);
+	return 1;
+}

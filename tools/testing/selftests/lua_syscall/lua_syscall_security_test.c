@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Tests of lua_syscall's security model: nested syscalls go through the
+ * task's seccomp filter as if the task made them, and registration needs
+ * CAP_SYS_ADMIN unless the unprivileged_register sysctl allows it.
+ *
+ * Each test runs in a process of its own: the filters installed here do
+ * not outlive it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/audit.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../kselftest_harness.h"
+#include "lua_syscall_util.h"
+
+#if defined(__x86_64__)
+#define LUA_AUDIT_ARCH	AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define LUA_AUDIT_ARCH	AUDIT_ARCH_AARCH64
+#elif defined(__riscv) && __riscv_xlen == 64
+#define LUA_AUDIT_ARCH	AUDIT_ARCH_RISCV64
+#endif
+
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define ARG0_LO	(offsetof(struct seccomp_data, args[0]) + 4)
+#else
+#define ARG0_LO	offsetof(struct seccomp_data, args[0])
+#endif
+
+/* A filter that means nr's args[0] does not matter */
+#define ANY_ARG	(~0ULL)
+
+/*
+ * Install a filter: @action for syscall @nr (when its first argument's low
+ * 32 bits are @arg, unless @arg is ANY_ARG) of this arch, allow the rest.
+ * A nested call seen with another arch is allowed, so a wrong arch in the
+ * synthetic seccomp_data fails the tests below.
+ */
+static int install_filter(long nr, unsigned long long arg, __u32 action)
+{
+	struct sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, LUA_AUDIT_ARCH, 0, 6),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 4),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG0_LO),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (__u32)arg,
+			 1, arg == ANY_ARG ? 1 : 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, action),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {
+		.len = ARRAY_SIZE(filter),
+		.filter = filter,
+	};
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -1;
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
+
+static const char getppid_script[] =
+	"return function(k) return sys.getppid() + (k or 0) end";
+
+TEST(seccomp_errno)
+{
+	int fd;
+
+#ifndef LUA_AUDIT_ARCH
+	SKIP(return, "no AUDIT_ARCH for this architecture in the test");
+#else
+	if (!lua_syscall_supported())
+		SKIP(return, LUA_NOT_SUPPORTED);
+	fd = lua_register(getppid_script);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(getppid(), lua_call0(fd));
+	ASSERT_EQ(0, install_filter(__NR_getppid, ANY_ARG,
+				    SECCOMP_RET_ERRNO | EXFULL));
+	/* the filter works on the task itself */
+	ASSERT_EQ(-1, syscall(__NR_getppid));
+	ASSERT_EQ(EXFULL, errno);
+	/* and on the script's nested call */
+	ASSERT_EQ(-1, lua_call0(fd));
+	ASSERT_EQ(EXFULL, errno);
+	ASSERT_EQ(10000 - EXFULL, lua_call1(fd, 10000));
+	close(fd);
+#endif
+}
+
+TEST(seccomp_sees_nested_args)
+{
+	static const char script[] =
+		"return function(m) return sys.umask(m) end";
+	int fd;
+
+#ifndef LUA_AUDIT_ARCH
+	SKIP(return, "no AUDIT_ARCH for this architecture in the test");
+#else
+	if (!lua_syscall_supported())
+		SKIP(return, LUA_NOT_SUPPORTED);
+	fd = lua_register(script);
+	ASSERT_LE(0, fd);
+	umask(022);
+	ASSERT_EQ(0, install_filter(__NR_umask, 0777,
+				    SECCOMP_RET_ERRNO | EXFULL));
+	ASSERT_EQ(-1, lua_call1(fd, 0777));
+	ASSERT_EQ(EXFULL, errno);
+	ASSERT_EQ(022, lua_call1(fd, 027));
+	ASSERT_EQ(027, umask(022));
+	close(fd);
+#endif
+}
+
+TEST(seccomp_trap_is_eperm)
+{
+	int fd;
+
+#ifndef LUA_AUDIT_ARCH
+	SKIP(return, "no AUDIT_ARCH for this architecture in the test");
+#else
+	if (!lua_syscall_supported())
+		SKIP(return, LUA_NOT_SUPPORTED);
+	fd = lua_register(getppid_script);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, install_filter(__NR_getppid, ANY_ARG, SECCOMP_RET_TRAP));
+	/* no SIGSYS (it would kill this test): the nested call fails */
+	ASSERT_EQ(10000 - EPERM, lua_call1(fd, 10000));
+	close(fd);
+#endif
+}
+
+TEST(seccomp_trace_is_eperm)
+{
+	int fd;
+
+#ifndef LUA_AUDIT_ARCH
+	SKIP(return, "no AUDIT_ARCH for this architecture in the test");
+#else
+	if (!lua_syscall_supported())
+		SKIP(return, LUA_NOT_SUPPORTED);
+	fd = lua_register(getppid_script);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, install_filter(__NR_getppid, ANY_ARG,
+				    SECCOMP_RET_TRACE));
+	ASSERT_EQ(10000 - EPERM, lua_call1(fd, 10000));
+	close(fd);
+#endif
+}
+
+TEST_SIGNAL(seccomp_kill, SIGSYS)
+{
+	int fd;
+
+#ifndef LUA_AUDIT_ARCH
+	SKIP(return, "no AUDIT_ARCH for this architecture in the test");
+#else
+	if (!lua_syscall_supported())
+		SKIP(return, LUA_NOT_SUPPORTED);
+	fd = lua_register(getppid_script);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, install_filter(__NR_getppid, ANY_ARG,
+				    SECCOMP_RET_KILL_PROCESS));
+	lua_call0(fd);
+	TH_LOG("survived a nested call that seccomp kills");
+#endif
+}
+
+TEST(seccomp_filters_the_outer_call)
+{
+	int fd;
+
+#ifndef LUA_AUDIT_ARCH
+	SKIP(return, "no AUDIT_ARCH for this architecture in the test");
+#else
+	if (!lua_syscall_supported())
+		SKIP(return, LUA_NOT_SUPPORTED);
+	fd = lua_register(getppid_script);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, install_filter(__NR_lua_syscall, ANY_ARG,
+				    SECCOMP_RET_ERRNO | EXFULL));
+	ASSERT_EQ(-1, lua_call0(fd));
+	ASSERT_EQ(EXFULL, errno);
+	close(fd);
+#endif
+}
+
+/* --- privilege ---------------------------------------------------------- */
+
+FIXTURE(privilege) {
+	struct lua_sysctls sysctls;
+};
+
+FIXTURE_SETUP(privilege)
+{
+	if (!lua_syscall_supported())
+		SKIP(return, LUA_NOT_SUPPORTED);
+	if (geteuid() != 0)
+		SKIP(return, "needs root to set the sysctl");
+	lua_save_sysctls(&self->sysctls);
+}
+
+FIXTURE_TEARDOWN_PARENT(privilege)
+{
+	if (lua_syscall_supported() && geteuid() == 0)
+		lua_restore_sysctls(&self->sysctls);
+}
+
+static int drop_cap_sys_admin(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+	int i = CAP_TO_INDEX(CAP_SYS_ADMIN);
+	__u32 mask = CAP_TO_MASK(CAP_SYS_ADMIN);
+
+	if (syscall(__NR_capget, &hdr, data))
+		return -1;
+	data[i].effective &= ~mask;
+	data[i].permitted &= ~mask;
+	data[i].inheritable &= ~mask;
+	if (syscall(__NR_capset, &hdr, data))
+		return -1;
+	if (syscall(__NR_capget, &hdr, data) || (data[i].effective & mask))
+		return -1;
+	return 0;
+}
+
+/*
+ * In a child without CAP_SYS_ADMIN: register and call, and call @fd
+ * registered before.  Exit status: the registration's errno, 0 on success,
+ * 100+ when something else went wrong.
+ */
+static int unprivileged_child(int fd)
+{
+	int sfd;
+
+	if (drop_cap_sys_admin())
+		return 100;
+	if (lua_call1(fd, 5) != 5)
+		return 101;
+	sfd = lua_register(getppid_script);
+	if (sfd < 0)
+		return errno;
+	if (lua_call0(sfd) != getppid())
+		return 102;
+	close(sfd);
+	return 0;
+}
+
+static int run_unprivileged(int fd)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0)
+		_exit(unprivileged_child(fd));
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+TEST_F(privilege, unprivileged_register)
+{
+	int fd = lua_register("return function(k) return k end");
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, lua_write_sysctl("unprivileged_register", 0));
+	ASSERT_EQ(EPERM, run_unprivileged(fd));
+	ASSERT_EQ(0, lua_write_sysctl("unprivileged_register", 1));
+	ASSERT_EQ(0, run_unprivileged(fd));
+	ASSERT_EQ(0, lua_write_sysctl("unprivileged_register", 0));
+	ASSERT_EQ(EPERM, run_unprivileged(fd));
+	close(fd);
+}
+
+TEST_HARNESS_MAIN
