@@ -66,7 +66,6 @@ long arch_lua_syscall(unsigned int nr, const unsigned long *args)
 		.r8 = args[4],
 		.r9 = args[5],
 		.orig_ax = nr,
-		.ax = -ENOSYS,
 	};
 
 	if (nr >= NR_syscalls)

@@ -133,6 +133,8 @@ def demo(*, skip_setup: bool = False) -> int:
         "echo \"built from:   $LUA_SYSCALL_EXPECT_RELEASE $LUA_SYSCALL_EXPECT_VERSION\"",
         f"git -C {shlex.quote(str(kernel_tree()))} --no-pager log --oneline "
         "lua-syscall-base..HEAD",
+        "echo '-- lua_syscall demo --'",
+        f"{shlex.quote(sys.executable)} -m lua_syscall_harness.demo_guest",
         "echo '-- kselftests (lua_syscall) --'",
         runner,
     )

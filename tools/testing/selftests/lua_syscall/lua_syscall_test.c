@@ -621,4 +621,27 @@ TEST_F(limits, sysctl_ranges)
 	ASSERT_EQ(10000000000LL, lua_read_sysctl("insn_limit"));
 }
 
+#ifdef __x86_64__
+/* A 32-bit caller: the int $0x80 entry runs the ia32 (compat) table. */
+static long int80_syscall4(long nr, long a, long b, long c, long d)
+{
+	long ret;
+
+	asm volatile ("int $0x80"
+		      : "=a" (ret)
+		      : "a" (nr), "b" (a), "c" (b), "d" (c), "S" (d)
+		      : "r8", "r9", "r10", "r11", "memory");
+	return ret;
+}
+
+TEST(compat_callers_get_eopnotsupp)
+{
+	if (!lua_syscall_supported())
+		SKIP(return, LUA_NOT_SUPPORTED);
+	/* i386 numbers are the same as x86-64's */
+	ASSERT_EQ(-EOPNOTSUPP, int80_syscall4(463, 0, 1, 0, 0));
+	ASSERT_EQ(-EOPNOTSUPP, int80_syscall4(464, 0, 0, 0, 0));
+}
+#endif
+
 TEST_HARNESS_MAIN
