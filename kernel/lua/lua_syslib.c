@@ -114,40 +114,45 @@ static const struct lua_syscall_name *sys_lookup(const char *name)
 		       sizeof(arch_lua_syscall_names[0]), name_cmp);
 }
 
-/* sys.__index(t, name): bind the named system call once, on first use. */
-static int sys_index(struct lua_State *L)
+/* The system call named by the key of an __index(t, key) call, or NULL. */
+static const struct lua_syscall_name *sys_index_key(struct lua_State *L)
 {
-	const struct lua_syscall_name *entry;
-
 	if (lua_type(L, 2) != LUA_TSTRING)
-		return 0;
-	entry = sys_lookup(lua_tostring(L, 2));
-	if (!entry)
-		return 0;
-	lua_pushvalue(L, lua_upvalueindex(1));
-	lua_pushinteger(L, entry->nr);
-	lua_pushcclosure(L, sys_named, 2);
+		return NULL;
+	return sys_lookup(lua_tostring(L, 2));
+}
+
+/* Store the value on top of the stack as t[key] and return it. */
+static int sys_index_cache(struct lua_State *L)
+{
 	lua_pushvalue(L, 2);
 	lua_pushvalue(L, -2);
 	lua_rawset(L, 1);
 	return 1;
 }
 
+/* sys.__index(t, name): bind the named system call once, on first use. */
+static int sys_index(struct lua_State *L)
+{
+	const struct lua_syscall_name *entry = sys_index_key(L);
+
+	if (!entry)
+		return 0;
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_pushinteger(L, entry->nr);
+	lua_pushcclosure(L, sys_named, 2);
+	return sys_index_cache(L);
+}
+
 /* sys.nr.__index(t, name) */
 static int sys_nr_index(struct lua_State *L)
 {
-	const struct lua_syscall_name *entry;
+	const struct lua_syscall_name *entry = sys_index_key(L);
 
-	if (lua_type(L, 2) != LUA_TSTRING)
-		return 0;
-	entry = sys_lookup(lua_tostring(L, 2));
 	if (!entry)
 		return 0;
 	lua_pushinteger(L, entry->nr);
-	lua_pushvalue(L, 2);
-	lua_pushvalue(L, -2);
-	lua_rawset(L, 1);
-	return 1;
+	return sys_index_cache(L);
 }
 
 /* Upvalue 1 of every function here is the call context. */
