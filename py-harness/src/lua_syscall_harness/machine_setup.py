@@ -12,6 +12,7 @@ from .proc import HarnessError, Stopwatch, run, say, sudo_prefix
 APT_PACKAGES = (
     "build-essential", "flex", "bison", "bc", "libelf-dev", "libssl-dev", "cpio", "kmod",
     "xz-utils", "rsync", "git", "ccache", "dpkg-dev", "qemu-system-x86", "iproute2", "strace",
+    "man-db", "groff-base",
 )
 DEB_SRC_FILE = Path("/etc/apt/sources.list.d/lua-syscall-deb-src.sources")
 SOURCES_DIR = Path("/etc/apt/sources.list.d")
