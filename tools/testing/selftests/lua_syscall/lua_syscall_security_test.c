@@ -37,6 +37,8 @@
 #define ARG0_LO	offsetof(struct seccomp_data, args[0])
 #endif
 
+#ifdef LUA_AUDIT_ARCH
+
 /* A filter that means nr's args[0] does not matter */
 #define ANY_ARG	(~0ULL)
 
@@ -75,43 +77,45 @@ static int install_filter(long nr, unsigned long long arg, __u32 action)
 static const char getppid_script[] =
 	"return function(k) return sys.getppid() + (k or 0) end";
 
-TEST(seccomp_errno)
-{
+/* A state running getppid_script, in a process without a filter yet. */
+FIXTURE(seccomp) {
 	int fd;
+};
 
-#ifndef LUA_AUDIT_ARCH
-	SKIP(return, "no AUDIT_ARCH for this architecture in the test");
-#else
+FIXTURE_SETUP(seccomp)
+{
 	if (!lua_syscall_supported())
 		SKIP(return, LUA_NOT_SUPPORTED);
-	fd = lua_register(getppid_script);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(getppid(), lua_call0(fd));
+	self->fd = lua_register(getppid_script);
+	ASSERT_LE(0, self->fd);
+}
+
+FIXTURE_TEARDOWN(seccomp)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+TEST_F(seccomp, errno_action)
+{
+	ASSERT_EQ(getppid(), lua_call0(self->fd));
 	ASSERT_EQ(0, install_filter(__NR_getppid, ANY_ARG,
 				    SECCOMP_RET_ERRNO | EXFULL));
 	/* the filter works on the task itself */
 	ASSERT_EQ(-1, syscall(__NR_getppid));
 	ASSERT_EQ(EXFULL, errno);
 	/* and on the script's nested call */
-	ASSERT_EQ(-1, lua_call0(fd));
+	ASSERT_EQ(-1, lua_call0(self->fd));
 	ASSERT_EQ(EXFULL, errno);
-	ASSERT_EQ(10000 - EXFULL, lua_call1(fd, 10000));
-	close(fd);
-#endif
+	ASSERT_EQ(10000 - EXFULL, lua_call1(self->fd, 10000));
 }
 
-TEST(seccomp_sees_nested_args)
+TEST_F(seccomp, sees_nested_args)
 {
 	static const char script[] =
 		"return function(m) return sys.umask(m) end";
-	int fd;
+	int fd = lua_register(script);
 
-#ifndef LUA_AUDIT_ARCH
-	SKIP(return, "no AUDIT_ARCH for this architecture in the test");
-#else
-	if (!lua_syscall_supported())
-		SKIP(return, LUA_NOT_SUPPORTED);
-	fd = lua_register(script);
 	ASSERT_LE(0, fd);
 	umask(022);
 	ASSERT_EQ(0, install_filter(__NR_umask, 0777,
@@ -121,81 +125,70 @@ TEST(seccomp_sees_nested_args)
 	ASSERT_EQ(022, lua_call1(fd, 027));
 	ASSERT_EQ(027, umask(022));
 	close(fd);
-#endif
 }
 
-TEST(seccomp_trap_is_eperm)
-{
+/* Actions that need the caller's own registers fail the nested call. */
+FIXTURE(seccomp_refused) {
 	int fd;
+};
 
-#ifndef LUA_AUDIT_ARCH
-	SKIP(return, "no AUDIT_ARCH for this architecture in the test");
-#else
-	if (!lua_syscall_supported())
-		SKIP(return, LUA_NOT_SUPPORTED);
-	fd = lua_register(getppid_script);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, install_filter(__NR_getppid, ANY_ARG, SECCOMP_RET_TRAP));
+FIXTURE_VARIANT(seccomp_refused) {
+	__u32 action;
+};
+
+FIXTURE_VARIANT_ADD(seccomp_refused, trap) {
 	/* no SIGSYS (it would kill this test): the nested call fails */
-	ASSERT_EQ(10000 - EPERM, lua_call1(fd, 10000));
-	close(fd);
-#endif
-}
+	.action = SECCOMP_RET_TRAP,
+};
 
-TEST(seccomp_trace_is_eperm)
+FIXTURE_VARIANT_ADD(seccomp_refused, trace) {
+	.action = SECCOMP_RET_TRACE,
+};
+
+FIXTURE_SETUP(seccomp_refused)
 {
-	int fd;
-
-#ifndef LUA_AUDIT_ARCH
-	SKIP(return, "no AUDIT_ARCH for this architecture in the test");
-#else
 	if (!lua_syscall_supported())
 		SKIP(return, LUA_NOT_SUPPORTED);
-	fd = lua_register(getppid_script);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, install_filter(__NR_getppid, ANY_ARG,
-				    SECCOMP_RET_TRACE));
-	ASSERT_EQ(10000 - EPERM, lua_call1(fd, 10000));
-	close(fd);
-#endif
+	self->fd = lua_register(getppid_script);
+	ASSERT_LE(0, self->fd);
 }
 
-TEST_SIGNAL(seccomp_kill, SIGSYS)
+FIXTURE_TEARDOWN(seccomp_refused)
 {
-	int fd;
+	if (self->fd >= 0)
+		close(self->fd);
+}
 
-#ifndef LUA_AUDIT_ARCH
-	SKIP(return, "no AUDIT_ARCH for this architecture in the test");
-#else
-	if (!lua_syscall_supported())
-		SKIP(return, LUA_NOT_SUPPORTED);
-	fd = lua_register(getppid_script);
-	ASSERT_LE(0, fd);
+TEST_F(seccomp_refused, is_eperm)
+{
+	ASSERT_EQ(0, install_filter(__NR_getppid, ANY_ARG, variant->action));
+	ASSERT_EQ(10000 - EPERM, lua_call1(self->fd, 10000));
+}
+
+TEST_F_SIGNAL(seccomp, kill, SIGSYS)
+{
 	ASSERT_EQ(0, install_filter(__NR_getppid, ANY_ARG,
 				    SECCOMP_RET_KILL_PROCESS));
-	lua_call0(fd);
+	lua_call0(self->fd);
 	TH_LOG("survived a nested call that seccomp kills");
-#endif
 }
 
-TEST(seccomp_filters_the_outer_call)
+TEST_F(seccomp, filters_the_outer_call)
 {
-	int fd;
-
-#ifndef LUA_AUDIT_ARCH
-	SKIP(return, "no AUDIT_ARCH for this architecture in the test");
-#else
-	if (!lua_syscall_supported())
-		SKIP(return, LUA_NOT_SUPPORTED);
-	fd = lua_register(getppid_script);
-	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, install_filter(__NR_lua_syscall, ANY_ARG,
 				    SECCOMP_RET_ERRNO | EXFULL));
-	ASSERT_EQ(-1, lua_call0(fd));
+	ASSERT_EQ(-1, lua_call0(self->fd));
 	ASSERT_EQ(EXFULL, errno);
-	close(fd);
-#endif
 }
+
+#else
+
+TEST(seccomp)
+{
+	SKIP(return, "no AUDIT_ARCH for this architecture in the test");
+}
+
+#endif /* LUA_AUDIT_ARCH */
 
 /* --- privilege ---------------------------------------------------------- */
 
