@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from .layout import CONFIGS_DIR, REPO_ROOT, build_root, kernel_tree, variant_dir
+from .layout import CONFIGS_DIR, REPO_ROOT, build_lock, build_root, kernel_tree, variant_dir
 from .proc import HarnessError, Stopwatch, run, say
 
 VARIANTS = ("debug", "bench")
@@ -87,6 +87,11 @@ def configure(variant: str) -> Path:
 
 
 def build(variant: str, targets: tuple[str, ...] = ("bzImage",)) -> Path:
+    with build_lock():
+        return _build_locked(variant, targets)
+
+
+def _build_locked(variant: str, targets: tuple[str, ...] = ("bzImage",)) -> Path:
     """Build the variant incrementally; return the bzImage path."""
     configure(variant)
     out = variant_dir(variant)

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from .build import ccache_env, make_args
-from .layout import variant_dir
+from .layout import build_lock, variant_dir
 from .proc import run, say
 
 TARGET = "lua_syscall"
@@ -20,9 +20,10 @@ def build(variant: str) -> Path:
     """Build and install the suite; return the directory holding run_kselftest.sh."""
     dest = install_dir(variant)
     say(f"building kselftests ({TARGET}) into {dest}")
-    run([*make_args(variant), "headers"], env=ccache_env(), capture=True)
-    run([*make_args(variant), f"TARGETS={TARGET}", f"KSFT_INSTALL_PATH={dest}",
-         "kselftest-install"], env=ccache_env(), capture=True)
+    with build_lock():
+        run([*make_args(variant), "headers"], env=ccache_env(), capture=True)
+        run([*make_args(variant), f"TARGETS={TARGET}", f"KSFT_INSTALL_PATH={dest}",
+             "kselftest-install"], env=ccache_env(), capture=True)
     return dest
 
 

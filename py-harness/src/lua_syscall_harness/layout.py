@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +20,35 @@ GUEST_DIR = PACKAGE_DIR / "guest"
 def build_root() -> Path:
     """The ignored directory that holds the kernel tree, downloads and build outputs."""
     return Path(os.environ.get("LUA_SYSCALL_BUILD_DIR", REPO_ROOT / "build")).resolve()
+
+
+_lock_depth = 0
+
+
+@contextmanager
+def build_lock() -> Iterator[None]:
+    """Serialise tree checkouts and builds between concurrent harness processes.
+
+    Reentrant within one process: prepare() and build() nest inside the test job.
+    """
+    global _lock_depth
+    if _lock_depth:
+        _lock_depth += 1
+        try:
+            yield
+        finally:
+            _lock_depth -= 1
+        return
+    root = build_root()
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _lock_depth = 1
+        try:
+            yield
+        finally:
+            _lock_depth = 0
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def kernel_tree() -> Path:

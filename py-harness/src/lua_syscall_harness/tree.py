@@ -25,6 +25,7 @@ from .layout import (
     REPO_ROOT,
     SERIES_BRANCH,
     SERIES_DIR,
+    build_lock,
     kernel_tree,
 )
 from .proc import HarnessError, Stopwatch, git, run, say
@@ -198,6 +199,11 @@ def _step_date(date: str, index: int) -> str:
 
 
 def prepare(tree: Path | None = None) -> str:
+    with build_lock():
+        return _prepare_locked(tree)
+
+
+def _prepare_locked(tree: Path | None = None) -> str:
     """Bring the kernel tree to the current series head; return its commit id."""
     tree = tree or kernel_tree()
     ensure_base(tree)
