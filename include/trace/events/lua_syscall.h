@@ -13,20 +13,19 @@
  * only the outer lua_syscall().
  */
 TRACE_EVENT(lua_syscall_nested,
-
-	TP_PROTO(unsigned int nr, const unsigned long *args, long ret),
-
-	TP_ARGS(nr, args, ret),
-
-	TP_STRUCT__entry(
-		__field(unsigned int, nr)
-		__array(unsigned long, args, LUA_SYSCALL_NR_ARGS)
-		__field(long, ret)
-	),
-
-	TP_fast_assign(
-		__entry->nr = nr;
-		memcpy(__entry->args, args, sizeof(__entry->args));
+	    TP_PROTO(unsigned int nr, const unsigned long *args, long ret),
+	    TP_ARGS(nr, args, ret),
+	    TP_STRUCT__entry(__field(unsigned int, nr)
+			     __array(unsigned long, args, LUA_SYSCALL_NR_ARGS)
+			     __field(long, ret)),
+	    TP_fast_assign(__entry->nr = nr;
+			   memcpy(__entry->args, args, sizeof(__entry->args));
+			   __entry->ret = ret;),
+	    TP_printk("nr=%u args=(%lx, %lx, %lx, %lx, %lx, %lx) ret=%ld",
+		      __entry->nr, __entry->args[0], __entry->args[1],
+		      __entry->args[2], __entry->args[3], __entry->args[4],
+		      __entry->args[5], __entry->ret)
+);
 		__entry->ret = ret;
 	),
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import accel, build, machine_setup, patches, suite, tree, vm
+from . import accel, build, machine_setup, patches, series_check, series_refresh, suite, tree, vm
 from .layout import build_root
 from .proc import HarnessError, say
 
@@ -54,6 +54,14 @@ def _patches(args: argparse.Namespace) -> int:
     return 0
 
 
+def _series(args: argparse.Namespace) -> int:
+    if args.action == "refresh":
+        series_refresh.refresh(args.ref)
+    else:
+        series_check.check()
+    return 0
+
+
 def _test(args: argparse.Namespace) -> int:
     return suite.test(skip_setup=args.skip_setup, pytest_args=args.pytest_args)
 
@@ -95,6 +103,15 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--check", action="store_true",
                    help="fail unless patches/ is fresh and applies onto a clean base")
     s.set_defaults(func=_patches)
+
+    s = sub.add_parser("series", help="refresh the series from the kernel tree, or build "
+                       "each commit", description="refresh: record the kernel tree's commits "
+                       "on the Lua import (edited with git) as series.toml + diffs. check: "
+                       "build every commit on its own with the test config (0 warnings).")
+    s.add_argument("action", choices=("refresh", "check"))
+    s.add_argument("--from", dest="ref", default=None, metavar="REF",
+                   help="refresh: the kernel tree commit to record (default HEAD)")
+    s.set_defaults(func=_series)
 
     for name, func, text in (
         ("demo", _demo, "set up, build, boot the kernel and run the demo in it"),
