@@ -5,7 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import accel, build, machine_setup, patches, series_check, series_refresh, suite, tree, vm
+from . import (
+    accel,
+    b4prep,
+    build,
+    machine_setup,
+    patches,
+    series_check,
+    series_refresh,
+    suite,
+    tree,
+    vm,
+)
 from .layout import build_root
 from .proc import HarnessError, say
 
@@ -62,6 +73,16 @@ def _series(args: argparse.Namespace) -> int:
     return 0
 
 
+def _b4(args: argparse.Namespace) -> int:
+    if args.action == "prep":
+        b4prep.prepare()
+    elif args.action == "check":
+        print(b4prep.check(), end="")
+    else:
+        b4prep.send_dry_run()
+    return 0
+
+
 def _test(args: argparse.Namespace) -> int:
     return suite.test(skip_setup=args.skip_setup, pytest_args=args.pytest_args)
 
@@ -112,6 +133,14 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--from", dest="ref", default=None, metavar="REF",
                    help="refresh: the kernel tree commit to record (default HEAD)")
     s.set_defaults(func=_series)
+
+    s = sub.add_parser("b4", help="the series as a b4 prep branch: prep, check, send",
+                       description="prep: branch b4/lua-syscall with the cover letter from "
+                       "series.toml (worktree build/b4/linux, where `b4 send` works). check: "
+                       "`b4 prep --check` (checkpatch --strict, documented exemptions only). "
+                       "send: write the mails b4 would send to build/b4/outbox.")
+    s.add_argument("action", choices=("prep", "check", "send"))
+    s.set_defaults(func=_b4)
 
     for name, func, text in (
         ("demo", _demo, "set up, build, boot the kernel and run the demo in it"),

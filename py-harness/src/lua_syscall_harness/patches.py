@@ -1,9 +1,9 @@
 """Exporting the series as mail patches, and checking that patches/ is fresh and applies.
 
-patches/ holds the cover letter and the project's own patches. The first patches of the
-series (the Lua import and Debian's fixes to it) are generated from Debian's source package
-and never committed: `lua-syscall patches` writes the whole series, those included, to
-build/patches/.
+patches/ holds the series as posted: a cover letter and the project's patches 1..N, based on
+the generated Lua import (the base-commit). The import itself (Lua 5.4.4 from Debian's source
+package, then Debian's fixes to it) is never committed: `lua-syscall patches` writes it to
+build/patches/lua-import/, to `git am` first.
 """
 
 from __future__ import annotations
@@ -13,73 +13,69 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from . import tree
-from .layout import BASE_TAG, KERNEL, LUA_IMPORT_TAG, REPO_ROOT, build_root, kernel_tree
+from . import cover, tree
+from .layout import BASE_TAG, LUA_IMPORT_TAG, REPO_ROOT, build_root, kernel_tree
 from .proc import HarnessError, git, run, say
 from .series import load as load_series
 
 COMMITTED_DIR = REPO_ROOT / "patches"
 
 
-def generated_count(ktree: Path) -> int:
-    return int(git(ktree, "rev-list", "--count", f"{BASE_TAG}..{LUA_IMPORT_TAG}"))
+def _committer_env() -> dict[str, str]:
+    s = load_series()
+    return {"GIT_COMMITTER_NAME": s.author.name, "GIT_COMMITTER_EMAIL": s.author.email,
+            "GIT_COMMITTER_DATE": s.date}
 
 
 def export(dest: Path, ktree: Path | None = None) -> list[Path]:
-    """Write the full series (cover letter first) to dest; return the files in order."""
+    """Write the posted series (cover letter first) to dest; return the files in order."""
     ktree = ktree or kernel_tree()
     head = tree.prepare(ktree)
-    series = load_series()
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    who = series.author
-    env = {"GIT_COMMITTER_NAME": who.name, "GIT_COMMITTER_EMAIL": who.email,
-           "GIT_COMMITTER_DATE": series.date}
     out = git(ktree, "format-patch", "--cover-letter", "--no-signature",
-              f"--base={BASE_TAG}", "--subject-prefix=PATCH", "-o", str(dest),
-              f"{BASE_TAG}..{head}", env=env)
+              f"--base={LUA_IMPORT_TAG}", "--subject-prefix=PATCH", "-o", str(dest),
+              f"{LUA_IMPORT_TAG}..{head}", env=_committer_env())
     files = [Path(p) for p in out.splitlines()]
-    cover = files[0]
-    body = (f"{series.cover_body}\n\nBase: Linux {KERNEL.version.split('-')[0]} as shipped in "
-            f"Debian's {KERNEL.package} {KERNEL.version}.")
-    text = cover.read_text()
+    letter = files[0]
+    text = letter.read_text()
     if "*** SUBJECT HERE ***" not in text or "*** BLURB HERE ***" not in text:
-        raise HarnessError(f"unexpected cover letter template in {cover}")
-    cover.write_text(text.replace("*** SUBJECT HERE ***", series.cover_subject)
+        raise HarnessError(f"unexpected cover letter template in {letter}")
+    subject, body = cover.subject_and_body()
+    letter.write_text(text.replace("*** SUBJECT HERE ***", subject)
                      .replace("*** BLURB HERE ***", body))
     return files
 
 
-def committed_subset(files: list[Path], ktree: Path) -> list[Path]:
-    """The cover letter and every patch after the generated ones."""
-    skip = generated_count(ktree)
-    return [files[0], *files[1 + skip:]]
-
-
-def generated_subset(files: list[Path], ktree: Path) -> list[Path]:
-    return files[1:1 + generated_count(ktree)]
+def export_lua_import(dest: Path, ktree: Path | None = None) -> list[Path]:
+    """The generated Lua import as patches onto the Debian base (not committed)."""
+    ktree = ktree or kernel_tree()
+    tree.prepare(ktree)
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    out = git(ktree, "format-patch", "--no-signature", "-o", str(dest),
+              f"{BASE_TAG}..{LUA_IMPORT_TAG}", env=_committer_env())
+    return [Path(p) for p in out.splitlines()]
 
 
 def write(ktree: Path | None = None) -> list[Path]:
-    """Regenerate build/patches/ (everything) and patches/ (what is committed)."""
+    """Regenerate patches/ and build/patches/lua-import/."""
     ktree = ktree or kernel_tree()
-    full = export(build_root() / "patches", ktree)
-    if COMMITTED_DIR.exists():
-        shutil.rmtree(COMMITTED_DIR)
-    COMMITTED_DIR.mkdir()
-    for f in committed_subset(full, ktree):
-        shutil.copy2(f, COMMITTED_DIR / f.name)
-    say(f"wrote {len(full) - 1} patches + cover letter to {build_root() / 'patches'}; "
-        f"committed set in {COMMITTED_DIR}")
-    return full
+    posted = export(COMMITTED_DIR, ktree)
+    generated = export_lua_import(build_root() / "patches" / "lua-import", ktree)
+    say(f"wrote the cover letter and {len(posted) - 1} patches to {COMMITTED_DIR}; the "
+        f"generated Lua import ({len(generated)} patches, git am them first) to "
+        f"{generated[0].parent}")
+    return posted
 
 
 def stale_files(ktree: Path | None = None) -> list[str]:
     """Names that differ between a fresh export and patches/ (empty when fresh)."""
     ktree = ktree or kernel_tree()
     with tempfile.TemporaryDirectory(prefix="lua-syscall-patches-") as tmp:
-        fresh = committed_subset(export(Path(tmp) / "p", ktree), ktree)
+        fresh = export(Path(tmp) / "p", ktree)
         fresh_names = {f.name: f for f in fresh}
         have = {f.name: f for f in COMMITTED_DIR.glob("*.patch")} if COMMITTED_DIR.exists() \
             else {}
@@ -97,7 +93,7 @@ def check_applies(ktree: Path | None = None) -> str:
     ktree = ktree or kernel_tree()
     head = tree.prepare(ktree)
     with tempfile.TemporaryDirectory(prefix="lua-syscall-am-") as tmp:
-        generated = generated_subset(export(Path(tmp) / "full", ktree), ktree)
+        generated = export_lua_import(Path(tmp) / "lua-import", ktree)
         mails = [*generated, *sorted(COMMITTED_DIR.glob("0*.patch"))[1:]]
         if not mails:
             raise HarnessError(f"no patches in {COMMITTED_DIR}: run `lua-syscall patches`")

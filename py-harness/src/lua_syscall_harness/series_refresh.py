@@ -167,6 +167,8 @@ def refresh(ref: str | None = None, ktree: Path | None = None) -> list[Refreshed
             if want != got:
                 raise HarnessError(f"the refreshed series does not rebuild commit {n} of {ref}; "
                                    f"compare with `git -C {ktree} diff {want} {got}`")
+        # Recorded now: the next prepare() may move the tree to the harness-made commits.
+        git(ktree, "update-ref", tree.BUILT_REF, git(ktree, "rev-parse", "HEAD"))
     say(f"series.toml: {len(steps)} steps from {ref}; {len(diffs)} diffs, "
         f"{len(finals)} files copied; rebuilt tree matches")
     return steps

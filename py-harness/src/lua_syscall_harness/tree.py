@@ -8,7 +8,9 @@ only the files that changed (an incremental rebuild stays incremental).
 from __future__ import annotations
 
 import email
+import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -198,6 +200,10 @@ def _step_date(date: str, index: int) -> str:
     return (datetime.fromisoformat(date) + timedelta(seconds=index)).isoformat()
 
 
+# The series head the harness last checked out in the kernel tree.
+BUILT_REF = "refs/lua-syscall/built"
+
+
 def prepare(tree: Path | None = None) -> str:
     with build_lock():
         return _prepare_locked(tree)
@@ -212,7 +218,26 @@ def _prepare_locked(tree: Path | None = None) -> str:
     current = git(tree, "rev-parse", "HEAD")
     dirty = git(tree, "status", "--porcelain", "--untracked-files=no")
     if current != head or dirty:
+        _refuse_to_discard_work(tree, current, bool(dirty))
         # Only files that differ between the two trees are rewritten.
         git(tree, "checkout", "-q", "-f", "-B", SERIES_BRANCH, head)
         say(f"kernel tree at series head {head[:12]} ({len(load_series().steps)} steps)")
+    git(tree, "update-ref", BUILT_REF, head)
     return head
+
+
+def _refuse_to_discard_work(tree: Path, current: str, dirty: bool) -> None:
+    """Developers edit the series in this tree: never reset over commits or edits not recorded.
+
+    HEAD may be moved only from the head the harness last checked out (BUILT_REF).
+    """
+    if os.environ.get("LUA_SYSCALL_DISCARD_TREE_CHANGES") == "1":
+        return
+    built = subprocess.run(["git", "-C", str(tree), "rev-parse", "-q", "--verify", BUILT_REF],
+                           capture_output=True, text=True).stdout.strip()
+    moved = bool(built) and current != built
+    if moved or (dirty and built):
+        what = "commits" if moved else "uncommitted changes"
+        raise HarnessError(
+            f"{tree} has {what} the series does not record; run `lua-syscall series refresh` "
+            "to record them, or set LUA_SYSCALL_DISCARD_TREE_CHANGES=1 to drop them")

@@ -55,3 +55,19 @@ def test_series_head_holds_the_repository_version_of_every_copied_file():
             blob = tree.git(ktree, "rev-parse", f"{head}:{f}")
             here = tree.git(ktree, "hash-object", str(series.REPO_ROOT / f))
             assert blob == here, f"{f} at the series head differs from the repository's"
+
+
+def test_manifest_is_what_refresh_makes_of_the_series_head():
+    """series.toml and diffs/ are canonical: recording the head again changes nothing."""
+    from lua_syscall_harness import series_refresh
+    from lua_syscall_harness.layout import SERIES_DIR
+
+    ktree = kernel_tree()
+    head = tree.prepare(ktree)
+    steps, finals, diffs = series_refresh.plan(ktree, head)
+    manifest = (SERIES_DIR / "series.toml").read_text()
+    assert manifest.endswith(series_refresh.render_steps(steps))
+    on_disk = {p.name: p.read_text() for p in (SERIES_DIR / "diffs").glob("*.diff")}
+    assert on_disk == diffs
+    for path, blob in finals.items():
+        assert (series.REPO_ROOT / path).read_bytes() == blob
