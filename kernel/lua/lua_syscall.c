@@ -49,6 +49,7 @@ struct luastate {
 
 	spinlock_t info_lock;		/* the rest, for read() and fdinfo */
 	u64 invocations;
+	u64 nested_calls;
 	int last_errno;
 	char last_error[LUA_RUNTIME_ERRLEN];
 	struct lua_runtime_stats stats;
@@ -74,6 +75,7 @@ static void luastate_account(struct luastate *ls, int err, const char *msg)
 {
 	spin_lock(&ls->info_lock);
 	ls->invocations++;
+	ls->nested_calls = ls->ctx.nested;
 	if (err) {
 		ls->last_errno = -err;
 		strscpy(ls->last_error, msg, sizeof(ls->last_error));
@@ -102,17 +104,19 @@ static void luastate_show_fdinfo(struct seq_file *m, struct file *file)
 	struct luastate *ls = file->private_data;
 	struct lua_runtime_stats stats;
 	char msg[LUA_RUNTIME_ERRLEN];
-	u64 invocations;
+	u64 invocations, nested_calls;
 	int last_errno;
 
 	spin_lock(&ls->info_lock);
 	invocations = ls->invocations;
+	nested_calls = ls->nested_calls;
 	last_errno = ls->last_errno;
 	stats = ls->stats;
 	strscpy(msg, ls->last_error, sizeof(msg));
 	spin_unlock(&ls->info_lock);
 
 	seq_printf(m, "lua-invocations:\t%llu\n", invocations);
+	seq_printf(m, "lua-nested-syscalls:\t%llu\n", nested_calls);
 	seq_printf(m, "lua-instructions:\t%llu\n", stats.insns);
 	seq_printf(m, "lua-mem-used:\t%zu\n", stats.mem_used);
 	seq_printf(m, "lua-mem-limit:\t%zu\n", stats.mem_limit);
@@ -277,6 +281,7 @@ static int do_register(const char __user *uscript, size_t len,
 	if (err)
 		goto out_state;
 	lua_runtime_get_stats(ls->rt, &ls->stats);
+	ls->nested_calls = ls->ctx.nested;
 
 	fd = get_unused_fd_flags(flags & LUA_SYSCALL_CLOEXEC ? O_CLOEXEC : 0);
 	if (fd < 0) {

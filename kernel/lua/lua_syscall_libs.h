@@ -18,7 +18,7 @@ struct lua_State;
  *	script caught the error it raised (a fault in mem.*, a seccomp kill)
  * @abort_msg: the message that goes with @abort_errno
  * @kill_thread: seccomp killed the calling thread: exit once unwound
- * @nested: nested system calls made by the call
+ * @nested: nested system calls made by all calls of the state so far
  */
 struct lua_syscall_ctx {
 	int abort_errno;

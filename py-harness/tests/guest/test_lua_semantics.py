@@ -35,8 +35,8 @@ return function(k)
 end
 """
 
-FDINFO_KEYS = ("lua-invocations", "lua-instructions", "lua-mem-used", "lua-mem-limit",
-               "lua-insn-limit", "lua-last-errno", "lua-last-error")
+FDINFO_KEYS = ("lua-invocations", "lua-nested-syscalls", "lua-instructions", "lua-mem-used",
+               "lua-mem-limit", "lua-insn-limit", "lua-last-errno", "lua-last-error")
 
 
 def errno_of(fn, *args, **kwargs) -> int:
@@ -688,6 +688,7 @@ def test_fdinfo_keys_and_counters():
         for key in ("pos", "flags", *FDINFO_KEYS):
             assert key in info
         assert info["lua-invocations"] == "0"
+        assert info["lua-nested-syscalls"] == "0"
         assert info["lua-last-errno"] == "0"
         assert info["lua-last-error"] == ""
         assert int(info["lua-mem-limit"]) == mem_limit

@@ -60,6 +60,27 @@ TEST(sys_errors_pass_through)
 	close(fd);
 }
 
+TEST(nested_calls_counted_in_fdinfo)
+{
+	int fd;
+
+	if (!lua_syscall_supported())
+		SKIP(return, LUA_NOT_SUPPORTED);
+	fd = lua_register("sys.getpid()\n"
+			  "return function(n)\n"
+			  "  for i = 1, n do sys.getppid() end\n"
+			  "end\n");
+	ASSERT_LE(0, fd);
+	/* the top level's call counts too */
+	ASSERT_EQ(1, lua_fdinfo_ll(fd, "lua-nested-syscalls"));
+	ASSERT_EQ(0, lua_call1(fd, 3));
+	ASSERT_EQ(4, lua_fdinfo_ll(fd, "lua-nested-syscalls"));
+	ASSERT_EQ(0, lua_call1(fd, 16));
+	ASSERT_EQ(20, lua_fdinfo_ll(fd, "lua-nested-syscalls"));
+	ASSERT_EQ(2, lua_fdinfo_ll(fd, "lua-invocations"));
+	close(fd);
+}
+
 TEST(nested_pipe)
 {
 	static const char script[] =
