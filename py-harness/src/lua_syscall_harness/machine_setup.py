@@ -13,6 +13,8 @@ APT_PACKAGES = (
     "build-essential", "flex", "bison", "bc", "libelf-dev", "libssl-dev", "cpio", "kmod",
     "xz-utils", "rsync", "git", "ccache", "dpkg-dev", "qemu-system-x86", "iproute2", "strace",
     "man-db", "groff-base",
+    # the memcached benchmark: memcached's build dependency, patch(1), memaslap (memcaslap)
+    "libevent-dev", "patch", "libmemcached-tools",
 )
 DEB_SRC_FILE = Path("/etc/apt/sources.list.d/lua-syscall-deb-src.sources")
 SOURCES_DIR = Path("/etc/apt/sources.list.d")
