@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import accel, build, machine_setup, patches, suite, tree, vm
+from . import accel, bench, build, machine_setup, patches, suite, tree, vm
 from .layout import build_root
 from .proc import HarnessError, say
 
@@ -62,6 +62,10 @@ def _demo(args: argparse.Namespace) -> int:
     return suite.demo(skip_setup=args.skip_setup)
 
 
+def _bench(args: argparse.Namespace) -> int:
+    return bench.run(args.guest_args, timeout=args.timeout, skip_build=args.skip_build)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lua-syscall", description=__doc__)
     sub = p.add_subparsers(dest="verb", required=True, metavar="VERB")
@@ -96,6 +100,16 @@ def parser() -> argparse.ArgumentParser:
                    help="fail unless patches/ is fresh and applies onto a clean base")
     s.set_defaults(func=_patches)
 
+    s = sub.add_parser("bench", help="memcached UDP benchmark (stock / mmsg / lua) in the "
+                       "bench kernel", description="Build the bench kernel, memcached and the "
+                       "load generator, boot once and run the benchmark; extra arguments go to "
+                       "the guest runner (e.g. --reps 10 --duration 5; see "
+                       "python -m lua_syscall_harness.bench_guest --help).")
+    s.add_argument("--timeout", type=float, default=2400, help="guest seconds")
+    s.add_argument("--skip-build", action="store_true", help="use the existing builds")
+    s.add_argument("guest_args", nargs=argparse.REMAINDER)
+    s.set_defaults(func=_bench)
+
     for name, func, text in (
         ("demo", _demo, "set up, build, boot the kernel and run the demo in it"),
         ("test", _test, "set up, build, run every test (host, guest, kselftest)"),
@@ -112,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if getattr(args, "command", None) and args.command[0] == "--":
         args.command = args.command[1:]
+    if getattr(args, "guest_args", None) and args.guest_args[0] == "--":
+        args.guest_args = args.guest_args[1:]
     try:
         return args.func(args)
     except HarnessError as e:
