@@ -72,7 +72,7 @@ def summarize(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _fmt(x: float | None, spec: str) -> str:
-    return "–" if x is None else format(x, spec)
+    return "n/a" if x is None else format(x, spec)
 
 
 def markdown(summary: dict[str, Any]) -> str:
