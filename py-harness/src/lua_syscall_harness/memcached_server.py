@@ -121,23 +121,28 @@ def cpu_seconds(pid: int) -> float:
 
 
 def udp_get_many(port: int, keys: list[str], *, reserved: int = memcache_udp.MEMASLAP_RESERVED,
-                 window: int = 32, timeout: float = 20.0) -> dict[int, bytes]:
-    """GET keys over UDP with up to `window` in flight; request id -> reassembled payload."""
+                 window: int = 32, timeout: float = 20.0) -> dict[int, list[bytes]]:
+    """GET keys over UDP, up to `window` in flight; request id -> its reply datagrams
+    (checked and ordered by sequence number by the scapy layer's Reassembler)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.connect(("127.0.0.1", port))
     sock.settimeout(timeout)
     frames = [memcache_udp.get_request(k, i, reserved=reserved) for i, k in enumerate(keys)]
     asm = memcache_udp.Reassembler()
-    done: dict[int, bytes] = {}
+    raw: dict[int, dict[int, bytes]] = {}
+    done: dict[int, list[bytes]] = {}
     sent = 0
     try:
         while len(done) < len(frames):
             while sent < len(frames) and sent - len(done) < window:
                 sock.send(frames[sent])
                 sent += 1
-            rid = asm.add(sock.recv(2048))
+            datagram = sock.recv(2048)
+            rid = asm.add(datagram)
+            seq = int.from_bytes(datagram[2:4], "big")
+            raw.setdefault(int.from_bytes(datagram[:2], "big"), {})[seq] = datagram
             if rid is not None:
-                done[rid] = asm.payload(rid)
+                done[rid] = [raw[rid][i] for i in range(len(raw[rid]))]
     finally:
         sock.close()
     return done
