@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 from . import accel, bench, build, machine_setup, patches, suite, tree, vm
 from .layout import build_root
@@ -52,6 +53,18 @@ def _patches(args: argparse.Namespace) -> int:
         return 0
     patches.write()
     return 0
+
+
+def _fuzz(args: argparse.Namespace) -> int:
+    from .fuzz import runner
+
+    tree.prepare()
+    build.build(args.variant)
+    seed = args.seed if args.seed is not None else int(time.time())
+    report = runner.run(seed=seed, programs=args.programs, seconds=args.seconds,
+                        stress_seconds=args.stress_seconds, variant=args.variant)
+    report.print()
+    return 1 if report.problems() else 0
 
 
 def _test(args: argparse.Namespace) -> int:
@@ -109,6 +122,20 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--skip-build", action="store_true", help="use the existing builds")
     s.add_argument("guest_args", nargs=argparse.REMAINDER)
     s.set_defaults(func=_bench)
+
+    s = sub.add_parser("fuzz", help="fuzz and stress both system calls in the debug kernel",
+                       description="Generate random Lua programs from a seed, run them through "
+                       "both system calls in one boot of the debug kernel within a time budget, "
+                       "then the stress program and a kmemleak scan; exit 1 on any kernel "
+                       "splat, dead executor or leak.")
+    s.add_argument("--seconds", type=int, default=150, help="fuzzing budget in the guest")
+    s.add_argument("--seed", help="reproduce a run (default: the current time)")
+    s.add_argument("--programs", type=int, help="programs to generate (default: enough for "
+                   "the budget)")
+    s.add_argument("--stress-seconds", type=int, default=60,
+                   help="stress budget after the fuzzing (0: no stress)")
+    s.add_argument("--variant", choices=build.VARIANTS, default="debug")
+    s.set_defaults(func=_fuzz)
 
     for name, func, text in (
         ("demo", _demo, "set up, build, boot the kernel and run the demo in it"),
