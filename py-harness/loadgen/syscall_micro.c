@@ -27,8 +27,8 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-static long iterations = 20000;
-static int rounds = 5;
+static long iterations = 5000;
+static int rounds = 3;
 
 static int must_register(const char *script)
 {

@@ -16,6 +16,7 @@ from pathlib import Path
 from . import bench_report, build, logscan, memcached_build, tree, vm
 from .layout import build_root
 from .proc import HarnessError, Stopwatch, say
+from .proc import run as run_cmd
 
 VARIANT = "bench"
 
@@ -45,7 +46,11 @@ def run(guest_args: list[str], *, timeout: float, skip_build: bool = False) -> i
                f"--out /run/lsout/bench.json {shlex.join(guest_args)}")
     host_before = host_info()
     say(f"booting the bench kernel; the run streams its progress (timeout {timeout:.0f}s)")
-    res = vm.run(command, variant=VARIANT, timeout=timeout, stream=True, cpus=2)
+    # Under TCG the guest's RDTSC reads the host TSC, but the guest cannot calibrate it and
+    # would time everything in jiffies: give it the frequency (loadgen/tsc_khz.c).
+    khz = run_cmd([str(memcached_build.loadgen_binary("tsc_khz"))], capture=True).stdout.strip()
+    res = vm.run(command, variant=VARIANT, timeout=timeout, stream=True, cpus=2,
+                 append=f"tsc_early_khz={khz} tsc=reliable")
     if res.returncode != 0:
         raise HarnessError(f"bench guest: {res.failure_reason()}; serial log {res.serial_log}")
     splats = logscan.splats(res.serial)
@@ -53,6 +58,7 @@ def run(guest_args: list[str], *, timeout: float, skip_build: bool = False) -> i
         raise HarnessError("kernel log of the bench run: " + "; ".join(splats[:5]))
     doc = json.loads((res.run_dir / "bench.json").read_text())
     doc["host"] = {"before": host_before, "after": host_info(), "accel": res.accel,
+                   "tsc_khz": int(khz),
                    "guest_seconds": round(res.seconds)}
     out = results_dir()
     bench_report.write(doc, out)

@@ -47,9 +47,12 @@ def write_corpora(directory: Path, sizes: tuple[int, ...], keys: int) -> dict[in
     return out
 
 
-def microbenchmarks() -> dict[str, Any]:
-    res = subprocess.run(["taskset", "-c", LOAD_CPU, str(loadgen_binary("syscall_micro"))],
-                         capture_output=True, text=True, check=True)
+def microbenchmarks(iterations: int) -> dict[str, Any]:
+    res = subprocess.run(["taskset", "-c", LOAD_CPU, str(loadgen_binary("syscall_micro")),
+                          "-n", str(iterations), "-r", "3"],
+                         capture_output=True, text=True, check=False)
+    if res.returncode != 0:
+        raise RuntimeError(f"syscall_micro failed ({res.returncode}): {res.stderr.strip()}")
     return json.loads(res.stdout)
 
 
@@ -116,7 +119,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     corpora = write_corpora(workdir, sizes, args.keys)
     if args.micro:
         say("microbenchmarks")
-        doc["micro"] = microbenchmarks()
+        doc["micro"] = microbenchmarks(args.micro_iterations)
         say(f"micro: {doc['micro']}")
     servers = [Server(v, BASE_PORT + i) for i, v in enumerate(variants)]
     try:
@@ -181,6 +184,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--load-reps", type=int, default=2)
     p.add_argument("--no-memaslap", dest="memaslap", action="store_false")
     p.add_argument("--no-micro", dest="micro", action="store_false")
+    p.add_argument("--micro-iterations", type=int, default=5000)
     return p
 
 

@@ -21,7 +21,7 @@ MEMCACHED_ORIG_SHA256 = "35872bd25f8d29d7cc2072d23e74344530891bfd0aa4f4f64184a8a
 PATCH_DIR = HARNESS_DIR / "memcached"
 LUA_SCRIPT = PATCH_DIR / "udp_batch.lua"
 LOADGEN_DIR = HARNESS_DIR / "loadgen"
-LOADGEN_PROGRAMS = ("mc_loadgen", "syscall_micro", "syscount")
+LOADGEN_PROGRAMS = ("mc_loadgen", "syscall_micro", "syscount", "tsc_khz")
 
 
 def build_dir() -> Path:
