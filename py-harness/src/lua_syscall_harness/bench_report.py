@@ -77,8 +77,8 @@ def _fmt(x: float | None, spec: str) -> str:
 
 def markdown(summary: dict[str, Any]) -> str:
     lines = ["| value size | variant | TPS | vs stock | mean µs | vs stock | p99 µs "
-             "| syscalls/GET | datagrams/crossing | lost |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| syscalls/GET | datagrams/crossing | lost | server CPU | loadgen CPU |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     table, ratios = summary["table"], summary["ratios"]
     sizes = sorted({int(s) for v in table.values() for s in v})
     for s in sizes:
@@ -91,7 +91,8 @@ def markdown(summary: dict[str, Any]) -> str:
                 f"| {s} | {v} | {c['tps']:.0f} | {_fmt(r.get('tps_ratio'), '.2f')} "
                 f"| {c['mean_us']:.0f} | {_fmt(r.get('mean_latency_ratio'), '.2f')} "
                 f"| {c['p99_us']:.0f} | {_fmt(c['syscalls_per_request'], '.3f')} "
-                f"| {_fmt(c['datagrams_per_crossing'], '.1f')} | {c['lost']} |")
+                f"| {_fmt(c['datagrams_per_crossing'], '.1f')} | {c['lost']} "
+                f"| {c['server_cpu_frac']:.2f} | {c['loadgen_cpu_frac']:.2f} |")
     if summary["offered_loads"]:
         lines += ["", "Offered load (fixed rate, 64-byte values):", "",
                   "| offered/s | variant | TPS | mean µs | p99 µs | syscalls/GET |",
