@@ -94,6 +94,8 @@ def memaslap_run(server: Server, args: argparse.Namespace, size: int) -> dict[st
                          check=False)
     m = re.search(r"Run time: ([\d.]+)s Ops: (\d+) TPS: (\d+)", res.stdout)
     out: dict[str, Any] = {"returncode": res.returncode}
+    if res.returncode != 0:
+        out["error"] = (res.stdout + res.stderr).strip()[-300:]
     if m:
         tps = float(m.group(3))
         out.update(seconds=float(m.group(1)), ops=int(m.group(2)), tps=tps,
@@ -153,6 +155,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     say(f"offered {sat * frac:.0f}/s {s.variant.name}: {r['tps']:.0f} TPS, "
                         f"mean {r['mean_us']:.0f} us, p99 {r['p99_us']} us")
         if args.memaslap:
+            # memaslap resolves with AI_ADDRCONFIG, which ignores 127.0.0.1: the guest has
+            # no other address until we add one.
+            subprocess.run(["ip", "addr", "add", "10.77.0.1/32", "dev", "lo"], check=False)
             for s in servers:
                 m = memaslap_run(s, args, 64)
                 m.update(variant=s.variant.name, size=64)
