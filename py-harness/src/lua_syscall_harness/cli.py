@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from . import accel, bench, build, machine_setup, patches, suite, tree, vm
 from .layout import build_root
@@ -60,6 +61,9 @@ def _fuzz(args: argparse.Namespace) -> int:
 
     tree.prepare()
     build.build(args.variant)
+    if args.minimise:
+        runner.minimise_kept(Path(args.minimise), args.variant)
+        return 0
     seed = args.seed if args.seed is not None else int(time.time())
     report = runner.run(seed=seed, programs=args.programs, seconds=args.seconds,
                         stress_seconds=args.stress_seconds, variant=args.variant)
@@ -134,6 +138,8 @@ def parser() -> argparse.ArgumentParser:
                    "the budget)")
     s.add_argument("--stress-seconds", type=int, default=60,
                    help="stress budget after the fuzzing (0: no stress)")
+    s.add_argument("--minimise", metavar="FAILING_LUA",
+                   help="shrink a failing program the run kept (failing-N.lua) instead")
     s.add_argument("--variant", choices=build.VARIANTS, default="debug")
     s.set_defaults(func=_fuzz)
 
