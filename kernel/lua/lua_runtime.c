@@ -40,6 +40,7 @@
 
 #include "lua.h"
 #include "lauxlib.h"
+#include "ldo.h"
 #include "lua_runtime_internal.h"
 
 /*
@@ -182,13 +183,17 @@ static const char *luak_abort_msg(int err)
 
 /*
  * Raise the abort error on the running thread; does not return.  It
- * leaves room for its own two API calls; every later one raises again.
+ * leaves room for its own API call; every later one raises again.
+ *
+ * The error is thrown past any message handler of xpcall(): a handler
+ * raised from the count hook would run with hooks off, so a handler that
+ * loops would never be stopped.
  */
 static void luak_raise_abort(struct lua_State *L, struct lua_runtime *rt)
 {
-	rt->ticks.left = 2;
+	rt->ticks.left = 1;
 	lua_pushstring(L, luak_abort_msg(rt->abort));
-	lua_error(L);
+	luaD_throw(L, LUA_ERRRUN);
 }
 
 /* Charge @insns to the call; reschedule; decide whether to abort it. */

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
+from pathlib import Path
 
 from . import (
     accel,
     b4prep,
+    bench,
     build,
     machine_setup,
     patches,
@@ -83,12 +86,31 @@ def _b4(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fuzz(args: argparse.Namespace) -> int:
+    from .fuzz import runner
+
+    tree.prepare()
+    build.build(args.variant)
+    if args.minimise:
+        runner.minimise_kept(Path(args.minimise), args.variant)
+        return 0
+    seed = args.seed if args.seed is not None else int(time.time())
+    report = runner.run(seed=seed, programs=args.programs, seconds=args.seconds,
+                        stress_seconds=args.stress_seconds, variant=args.variant)
+    report.print()
+    return 1 if report.problems() else 0
+
+
 def _test(args: argparse.Namespace) -> int:
     return suite.test(skip_setup=args.skip_setup, pytest_args=args.pytest_args)
 
 
 def _demo(args: argparse.Namespace) -> int:
     return suite.demo(skip_setup=args.skip_setup)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    return bench.run(args.guest_args, timeout=args.timeout, skip_build=args.skip_build)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -142,6 +164,33 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("action", choices=("prep", "check", "send"))
     s.set_defaults(func=_b4)
 
+
+    s = sub.add_parser("bench", help="memcached UDP benchmark (stock / mmsg / lua) in the "
+                       "bench kernel", description="Build the bench kernel, memcached and the "
+                       "load generator, boot once and run the benchmark; extra arguments go to "
+                       "the guest runner (e.g. --reps 10 --duration 5; see "
+                       "python -m lua_syscall_harness.bench_guest --help).")
+    s.add_argument("--timeout", type=float, default=2400, help="guest seconds")
+    s.add_argument("--skip-build", action="store_true", help="use the existing builds")
+    s.add_argument("guest_args", nargs=argparse.REMAINDER)
+    s.set_defaults(func=_bench)
+
+    s = sub.add_parser("fuzz", help="fuzz and stress both system calls in the debug kernel",
+                       description="Generate random Lua programs from a seed, run them through "
+                       "both system calls in one boot of the debug kernel within a time budget, "
+                       "then the stress program and a kmemleak scan; exit 1 on any kernel "
+                       "splat, dead executor or leak.")
+    s.add_argument("--seconds", type=int, default=150, help="fuzzing budget in the guest")
+    s.add_argument("--seed", help="reproduce a run (default: the current time)")
+    s.add_argument("--programs", type=int, help="programs to generate (default: enough for "
+                   "the budget)")
+    s.add_argument("--stress-seconds", type=int, default=60,
+                   help="stress budget after the fuzzing (0: no stress)")
+    s.add_argument("--minimise", metavar="FAILING_LUA",
+                   help="shrink a failing program the run kept (failing-N.lua) instead")
+    s.add_argument("--variant", choices=build.VARIANTS, default="debug")
+    s.set_defaults(func=_fuzz)
+
     for name, func, text in (
         ("demo", _demo, "set up, build, boot the kernel and run the demo in it"),
         ("test", _test, "set up, build, run every test (host, guest, kselftest)"),
@@ -158,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if getattr(args, "command", None) and args.command[0] == "--":
         args.command = args.command[1:]
+    if getattr(args, "guest_args", None) and args.guest_args[0] == "--":
+        args.guest_args = args.guest_args[1:]
     try:
         return args.func(args)
     except HarnessError as e:

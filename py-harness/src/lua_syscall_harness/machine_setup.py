@@ -15,6 +15,8 @@ APT_PACKAGES = (
     "man-db", "groff-base",
     # checkpatch.pl's SPDX check (scripts/spdxcheck.py) imports ply and git
     "python3-ply", "python3-git",
+    # the memcached benchmark: memcached's build dependency, patch(1), memaslap (memcaslap)
+    "libevent-dev", "patch", "libmemcached-tools",
 )
 DEB_SRC_FILE = Path("/etc/apt/sources.list.d/lua-syscall-deb-src.sources")
 SOURCES_DIR = Path("/etc/apt/sources.list.d")

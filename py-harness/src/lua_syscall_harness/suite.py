@@ -6,7 +6,7 @@ import shlex
 import sys
 from dataclasses import dataclass, field
 
-from . import build, kselftest, logscan, machine_setup, tree, vm
+from . import build, kselftest, logscan, machine_setup, memcached_build, tree, vm
 from .layout import HARNESS_DIR, REPO_ROOT, kernel_tree, variant_dir
 from .proc import Stopwatch, run, say
 
@@ -46,6 +46,10 @@ def prepare_kernel(report: Report, *, skip_setup: bool = False) -> None:
     build.build(VARIANT)
     kselftest.build(VARIANT)
     report.timed("build", clock)
+    clock = Stopwatch()
+    # the host and guest memcached tests run this binary (the guest sees the host's /)
+    memcached_build.build_all()
+    report.timed("memcached", clock)
 
 
 def guest_expectations() -> dict[str, str]:

@@ -76,7 +76,9 @@ def qemu_command(kernel: Path, run_dir: Path, accel_name: str, *, memory_mb: int
     return [
         "qemu-system-x86_64", "-nodefaults", "-no-user-config", "-display", "none",
         "-no-reboot", "-machine", "pc", "-accel", accel_opt, *cpu,
-        "-smp", str(cpus), "-m", str(memory_mb),
+        # One CPU per socket: SeaBIOS's MP table lists one CPU per package, and our kernels
+        # have no ACPI, so `-smp 2` as two cores of one socket would boot with one CPU.
+        "-smp", f"{cpus},sockets={cpus},cores=1,threads=1", "-m", str(memory_mb),
         "-kernel", str(kernel), "-append", " ".join(cmdline),
         "-fsdev", "local,id=root,path=/,security_model=none,readonly=on,multidevs=remap",
         "-device", f"virtio-9p-pci,fsdev=root,mount_tag={ROOT_TAG}",

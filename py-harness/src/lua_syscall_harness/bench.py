@@ -1,0 +1,67 @@
+"""`lua-syscall bench`: build the bench kernel and memcached, run the benchmark in one guest boot.
+
+Results go to build/bench-results/<UTC time>/: raw.json (every run), summary.json,
+summary.md and memcached-udp.png.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from . import bench_report, build, logscan, memcached_build, tree, vm
+from .layout import build_root
+from .proc import HarnessError, Stopwatch, say
+from .proc import run as run_cmd
+
+VARIANT = "bench"
+
+
+def results_dir() -> Path:
+    return build_root() / "bench-results" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+
+
+def host_info() -> dict[str, str]:
+    model = ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    return {"cpu": model, "host_kernel": platform.release(),
+            "host_loadavg": Path("/proc/loadavg").read_text().strip()}
+
+
+def run(guest_args: list[str], *, timeout: float, skip_build: bool = False) -> int:
+    total = Stopwatch()
+    if not skip_build:
+        tree.prepare()
+        say("building the bench kernel (no debug options, mitigations on)")
+        build.build(VARIANT)
+        memcached_build.build_all()
+    command = (f"{shlex.quote(sys.executable)} -m lua_syscall_harness.bench_guest "
+               f"--out /run/lsout/bench.json {shlex.join(guest_args)}")
+    host_before = host_info()
+    say(f"booting the bench kernel; the run streams its progress (timeout {timeout:.0f}s)")
+    # Under TCG the guest's RDTSC reads the host TSC, but the guest cannot calibrate it and
+    # would time everything in jiffies: give it the frequency (loadgen/tsc_khz.c).
+    khz = run_cmd([str(memcached_build.loadgen_binary("tsc_khz"))], capture=True).stdout.strip()
+    res = vm.run(command, variant=VARIANT, timeout=timeout, stream=True, cpus=2,
+                 append=f"tsc_early_khz={khz} tsc=reliable")
+    if res.returncode != 0:
+        raise HarnessError(f"bench guest: {res.failure_reason()}; serial log {res.serial_log}")
+    splats = logscan.splats(res.serial)
+    if splats:
+        raise HarnessError("kernel log of the bench run: " + "; ".join(splats[:5]))
+    doc = json.loads((res.run_dir / "bench.json").read_text())
+    doc["host"] = {"before": host_before, "after": host_info(), "accel": res.accel,
+                   "tsc_khz": int(khz),
+                   "guest_seconds": round(res.seconds)}
+    out = results_dir()
+    bench_report.write(doc, out)
+    print((out / "summary.md").read_text(), flush=True)
+    say(f"results in {out} ({res.accel}; total {total})")
+    return 0

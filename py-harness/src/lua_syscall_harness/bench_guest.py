@@ -1,0 +1,205 @@
+"""The benchmark's guest side: run inside the `bench` kernel by `lua-syscall bench`.
+
+One memcached per variant (all `-t 1`, pinned to CPU 0, key set loaded over TCP), the
+load generators pinned to CPU 1. Runs are interleaved: for every repetition the variants
+take turns (in a rotated order), so slow drifts of the host hit all of them alike.
+Writes one JSON document (raw runs + microbenchmarks + context) to --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from . import memcache_udp
+from .memcached_build import loadgen_binary
+from .memcached_server import VALUE_SIZES, VARIANTS, Server, cpu_seconds, key
+
+LOAD_CPU = "1"
+BASE_PORT = 21000
+
+
+def say(msg: str) -> None:
+    print(f"[bench-guest {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def loadavg() -> str:
+    return Path("/proc/loadavg").read_text().strip()
+
+
+def write_corpora(directory: Path, sizes: tuple[int, ...], keys: int) -> dict[int, Path]:
+    rng = random.Random(5)
+    out = {}
+    for size in sizes:
+        names = [key(size, i) for i in range(keys)]
+        rng.shuffle(names)
+        path = directory / f"corpus-{size}.bin"
+        memcache_udp.write_corpus(path, memcache_udp.get_corpus(names))
+        out[size] = path
+    return out
+
+
+def microbenchmarks(iterations: int) -> dict[str, Any]:
+    res = subprocess.run(["taskset", "-c", LOAD_CPU, str(loadgen_binary("syscall_micro")),
+                          "-n", str(iterations), "-r", "3"],
+                         capture_output=True, text=True, check=False)
+    if res.returncode != 0:
+        raise RuntimeError(f"syscall_micro failed ({res.returncode}): {res.stderr.strip()}")
+    return json.loads(res.stdout)
+
+
+def measured_run(server: Server, corpus: Path, args: argparse.Namespace,
+                 rate: float | None) -> dict[str, Any]:
+    """One load-generator run against server, with the kernel's syscall counts."""
+    before = server.stats()
+    counter = subprocess.Popen([str(loadgen_binary("syscount")), str(server.pid)],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert counter.stdout is not None and counter.stdin is not None
+    if counter.stdout.readline().strip() != "ready":
+        raise RuntimeError("syscount did not start")
+    cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
+    argv = ["taskset", "-c", LOAD_CPU, str(loadgen_binary("mc_loadgen")), "-p",
+            str(server.port), "-c", str(corpus), "-d", str(args.duration), "-w",
+            str(args.warmup), "-o", str(args.outstanding)]
+    if rate:
+        argv += ["-r", str(rate)]
+    gen = subprocess.run(argv, capture_output=True, text=True, check=True)
+    cpu1, t1 = cpu_seconds(server.pid), time.monotonic()
+    out, _ = counter.communicate("")
+    after = server.stats()
+    result: dict[str, Any] = json.loads(gen.stdout)
+    result["syscount"] = json.loads(out.strip().splitlines()[-1])
+    result["server_cpu_frac"] = (cpu1 - cpu0) / (t1 - t0)
+    result["server_stats_delta"] = {
+        k: int(after[k]) - int(before[k])
+        for k in ("cmd_get", "get_hits", "udp_batch_exchanges", "udp_batch_rx_datagrams",
+                  "udp_batch_tx_datagrams", "udp_batch_tx_dropped") if k in after}
+    return result
+
+
+def memaslap_run(server: Server, args: argparse.Namespace, size: int) -> dict[str, Any]:
+    """memcaslap -U (UDP GET/SET 9:1, its own keys), the seed's client."""
+    argv = ["taskset", "-c", LOAD_CPU, "memcaslap", "-s", f"127.0.0.1:{server.port}", "-U",
+            "-t", f"{max(1, int(args.duration))}s", "-T", "1", "-c", str(args.outstanding),
+            "-X", str(size)]
+    res = subprocess.run(argv, capture_output=True, text=True, timeout=args.duration + 60,
+                         check=False)
+    m = re.search(r"Run time: ([\d.]+)s Ops: (\d+) TPS: (\d+)", res.stdout)
+    out: dict[str, Any] = {"returncode": res.returncode}
+    if res.returncode != 0:
+        out["error"] = (res.stdout + res.stderr).strip()[-300:]
+    if m:
+        tps = float(m.group(3))
+        out.update(seconds=float(m.group(1)), ops=int(m.group(2)), tps=tps,
+                   # closed loop with c requests in flight: Little's law
+                   mean_us_littles_law=args.outstanding / tps * 1e6 if tps else None)
+    for name in ("get_misses", "packet_drop", "udp_timeout"):
+        mm = re.search(rf"{name}: (\d+)", res.stdout)
+        if mm:
+            out[name] = int(mm.group(1))
+    return out
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    variants = [VARIANTS[v] for v in args.variants]
+    sizes = tuple(args.sizes)
+    doc: dict[str, Any] = {
+        "kernel": os.uname().release, "cpus": os.cpu_count(), "loadavg_before": loadavg(),
+        "params": {k: v for k, v in vars(args).items() if k != "out"}, "runs": [],
+        "memaslap": [],
+    }
+    workdir = Path("/tmp/bench")
+    workdir.mkdir(exist_ok=True)
+    corpora = write_corpora(workdir, sizes, args.keys)
+    if args.micro:
+        say("microbenchmarks")
+        doc["micro"] = microbenchmarks(args.micro_iterations)
+        say(f"micro: {doc['micro']}")
+    servers = [Server(v, BASE_PORT + i) for i, v in enumerate(variants)]
+    try:
+        for s in servers:
+            s.start()
+            s.load(sizes, args.keys)
+        say(f"{len(servers)} memcached running, {args.keys} keys x {len(sizes)} sizes loaded")
+        for size in sizes:
+            for rep in range(args.reps):
+                order = servers[rep % len(servers):] + servers[:rep % len(servers)]
+                for s in order:
+                    r = measured_run(s, corpora[size], args, None)
+                    r.update(variant=s.variant.name, size=size, rep=rep)
+                    doc["runs"].append(r)
+                    say(f"size {size} rep {rep} {s.variant.name}: {r['tps']:.0f} TPS, "
+                        f"mean {r['mean_us']:.0f} us, p99 {r['p99_us']} us, "
+                        f"{(r['syscount']['syscalls'] or 0) / max(r['sent'], 1):.2f} syscalls/req, "
+                        f"lost {r['lost']}, loadgen cpu {r['cpu_frac']:.2f}, "
+                        f"server cpu {r['server_cpu_frac']:.2f}")
+        # offered loads: fractions of the slowest variant's saturation TPS for one size
+        size = args.load_size
+        sat = min(_mean([r["tps"] for r in doc["runs"]
+                         if r["variant"] == s.variant.name and r["size"] == size])
+                  for s in servers)
+        for frac in args.load_fractions:
+            for rep in range(args.load_reps):
+                for s in servers:
+                    r = measured_run(s, corpora[size], args, sat * frac)
+                    r.update(variant=s.variant.name, size=size, rep=rep, load_fraction=frac)
+                    doc["runs"].append(r)
+                    say(f"offered {sat * frac:.0f}/s {s.variant.name}: {r['tps']:.0f} TPS, "
+                        f"mean {r['mean_us']:.0f} us, p99 {r['p99_us']} us")
+        if args.memaslap:
+            # memaslap resolves with AI_ADDRCONFIG, which ignores 127.0.0.1: the guest has
+            # no other address until we add one.
+            subprocess.run(["ip", "addr", "add", "10.77.0.1/32", "dev", "lo"], check=False)
+            for s in servers:
+                m = memaslap_run(s, args, 64)
+                m.update(variant=s.variant.name, size=64)
+                doc["memaslap"].append(m)
+                say(f"memaslap {s.variant.name}: {m}")
+    finally:
+        for s in servers:
+            s.stop()
+    doc["loadavg_after"] = loadavg()
+    return doc
+
+
+def _mean(xs: list[float]) -> float:
+    return sum(xs) / len(xs) if xs else 0.0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    p.add_argument("--sizes", nargs="+", type=int, default=list(VALUE_SIZES))
+    p.add_argument("--keys", type=int, default=1000, help="keys per value size")
+    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--duration", type=float, default=2.0, help="measured seconds per run")
+    p.add_argument("--warmup", type=float, default=0.5)
+    p.add_argument("--outstanding", type=int, default=128)
+    p.add_argument("--load-size", type=int, default=64)
+    p.add_argument("--load-fractions", nargs="+", type=float, default=[0.25, 0.5, 0.75])
+    p.add_argument("--load-reps", type=int, default=2)
+    p.add_argument("--no-memaslap", dest="memaslap", action="store_false")
+    p.add_argument("--no-micro", dest="micro", action="store_false")
+    p.add_argument("--micro-iterations", type=int, default=5000)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    doc = run(args)
+    args.out.write_text(json.dumps(doc, indent=1))
+    say(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

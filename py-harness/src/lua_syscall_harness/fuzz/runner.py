@@ -1,0 +1,226 @@
+"""`lua-syscall fuzz`: generate programs on the host, run them and the stress suite in one boot.
+
+The corpus is written to build/fuzz/; the guest (booted with kmemleak=on) enables
+allocation-failure injection quietly, runs lua_fuzz_exec on the corpus within the time
+budget, then lua_stress, then scans for leaks. The report counts the programs run, the
+errnos the two calls returned, the programs that broke something (kernel splat, dead or
+hung executor, fd that stopped working) and the leaks; a failing program is written out as
+a file to rerun and minimise.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import logscan, vm
+from ..layout import build_root
+from ..proc import HarnessError, Stopwatch, say
+from . import corpus, grammar, leaks, minimise, tools
+
+BOOT_MARGIN = 240.0
+"""Seconds the VM gets beyond the budgets: boot, leak scans, slow TCG."""
+PROGRAMS_PER_SECOND = 40
+"""Generated for a time budget without --programs: more than the guest can run."""
+GUEST_RESULTS = "/run/lsout/fuzz-results"
+GUEST_STRESS = "/run/lsout/stress-results"
+GUEST_LEAKS = "/run/lsout/kmemleak"
+
+
+@dataclass
+class FuzzReport:
+    seed: int | str
+    generated: int
+    outcomes: dict[int, corpus.Outcome] = field(default_factory=dict)
+    errnos: Counter[str] = field(default_factory=Counter)
+    failing: list[Path] = field(default_factory=list)
+    kernel_splats: list[str] = field(default_factory=list)
+    stress_lines: list[str] = field(default_factory=list)
+    stress_failures: list[str] = field(default_factory=list)
+    leaks: list[leaks.Leak] = field(default_factory=list)
+    leak_scan_ran: bool = False
+    guest_failure: str | None = None
+    seconds: float = 0.0
+    run_dir: Path | None = None
+
+    @property
+    def lua_leaks(self) -> list[leaks.Leak]:
+        return [leak for leak in self.leaks if leak.ours]
+
+    def problems(self) -> list[str]:
+        out = []
+        if self.guest_failure:
+            out.append(f"guest: {self.guest_failure}")
+        for out_ in self.outcomes.values():
+            if out_.failed:
+                what = out_.crash or "; ".join(out_.splats) or "fd read/fdinfo failed"
+                out.append(f"program {out_.id}: {what}")
+        out += [f"kernel log: {line}" for line in self.kernel_splats]
+        out += [f"stress: {line}" for line in self.stress_failures]
+        out += [f"leak: {leak.summary()}" for leak in self.lua_leaks]
+        if not self.leak_scan_ran:
+            out.append("kmemleak scan did not run")
+        return out
+
+    def print(self) -> None:
+        ran = len(self.outcomes)
+        rate = ran / self.seconds if self.seconds else 0.0
+        say(f"fuzz: seed {self.seed}: {ran} of {self.generated} programs run "
+            f"({rate:.1f}/s over the whole boot), {len(self.errnos)} distinct errnos")
+        for name, count in sorted(self.errnos.items(), key=lambda kv: (-kv[1], kv[0])):
+            print(f"  {count:7d}  {name}", flush=True)
+        for line in self.stress_lines:
+            print(f"  stress: {line}", flush=True)
+        say(f"kmemleak: {len(self.leaks)} unreferenced objects, "
+            f"{len(self.lua_leaks)} from lua_syscall" if self.leak_scan_ran
+            else "kmemleak: no scan")
+        for leak in self.leaks:
+            print(f"  {'OURS ' if leak.ours else 'other'} {leak.summary()}", flush=True)
+        for path in self.failing:
+            say(f"failing program kept: {path}")
+        problems = self.problems()
+        say("fuzz: FAILED:" if problems else "fuzz: no problems found")
+        for p in problems[:50]:
+            print(f"  - {p}", flush=True)
+        if self.run_dir:
+            say(f"logs in {self.run_dir}")
+
+
+def fuzz_dir() -> Path:
+    path = build_root() / "fuzz"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def guest_command(exec_bin: Path, corpus_file: Path, seconds: int, stress_bin: Path | None,
+                  stress_seconds: int) -> str:
+    dbg = "/sys/kernel/debug"
+    lines = [
+        "set -u",
+        # Allocation-failure injection for fail-nth, quiet: an injected failure is no splat.
+        f"for a in failslab fail_page_alloc fail_usercopy; do "
+        f"echo 0 > {dbg}/$a/verbose 2>/dev/null; done",
+        f"echo N > {dbg}/failslab/ignore-gfp-wait 2>/dev/null",
+        # Forget what boot left unreferenced: only what the run leaks counts.
+        f"echo scan > {dbg}/kmemleak && echo clear > {dbg}/kmemleak || "
+        "echo 'kmemleak unavailable' >&2",
+        "status=0",
+        f"{shlex.quote(str(exec_bin))} {shlex.quote(str(corpus_file))} {GUEST_RESULTS} "
+        f"{seconds} || status=1",
+    ]
+    if stress_bin:
+        lines.append(f"{shlex.quote(str(stress_bin))} {stress_seconds} > {GUEST_STRESS} 2>&1 "
+                     "|| status=1")
+    lines += [
+        # kmemleak reports objects older than 5 s, unreferenced at two scans.
+        "sleep 6",
+        f"echo scan > {dbg}/kmemleak; echo scan > {dbg}/kmemleak",
+        f"cat {dbg}/kmemleak > {GUEST_LEAKS} && echo 'kmemleak scan done'",
+        "exit $status",
+    ]
+    return "\n".join(lines)
+
+
+def keep_failing(prog: corpus.Program, outcome: corpus.Outcome, dest: Path) -> Path:
+    path = dest / f"failing-{prog.id}.lua"
+    header = (f"-- fuzz program {prog.id}: {outcome.crash or '; '.join(outcome.splats)}\n"
+              f"-- executor parameters: {prog.params_line()}\n")
+    path.write_bytes(header.encode() + prog.script)
+    return path
+
+
+def run(*, seed: int | str, programs: int | None, seconds: int, stress_seconds: int = 0,
+        variant: str = "debug", memory_mb: int = 3072) -> FuzzReport:
+    clock = Stopwatch()
+    exec_bin = tools.build(tools.FUZZ_EXEC, variant)
+    stress_bin = tools.build(tools.STRESS, variant) if stress_seconds else None
+    count = programs if programs is not None else max(seconds * PROGRAMS_PER_SECOND, 100)
+    say(f"generating {count} programs from seed {seed}")
+    progs = grammar.programs(seed, count)
+    corpus_file = fuzz_dir() / f"corpus-{seed}-{count}.txt"
+    corpus.write_corpus(corpus_file, progs)
+    say(f"corpus: {corpus_file} ({corpus_file.stat().st_size // 1024} KiB, {clock})")
+    command = guest_command(exec_bin, corpus_file, seconds, stress_bin, stress_seconds)
+    timeout = seconds + stress_seconds + BOOT_MARGIN
+    say(f"booting the {variant} kernel: fuzz {seconds}s, stress {stress_seconds}s")
+    start = time.monotonic()
+    res = vm.run(command, variant=variant, stream=True, timeout=timeout, memory_mb=memory_mb,
+                 append="kmemleak=on")
+    report = FuzzReport(seed=seed, generated=count, seconds=time.monotonic() - start,
+                        run_dir=res.run_dir)
+    if res.returncode != 0:
+        report.guest_failure = res.failure_reason()
+    results = res.run_dir / "fuzz-results"
+    report.outcomes = corpus.parse_results(results.read_text(errors="replace")
+                                           if results.exists() else "")
+    report.errnos = corpus.errno_histogram(report.outcomes.values())
+    by_id = {p.id: p for p in progs}
+    for outcome in report.outcomes.values():
+        if outcome.failed and outcome.id in by_id:
+            report.failing.append(keep_failing(by_id[outcome.id], outcome, res.run_dir))
+    report.kernel_splats = logscan.splats(leaks.without_oom_reports(res.serial))
+    stress_out = res.run_dir / "stress-results"
+    if stress_out.exists():
+        text = stress_out.read_text(errors="replace")
+        report.stress_lines = [ln for ln in text.splitlines() if ln.startswith(("ok", "not ok"))]
+        report.stress_failures = [ln for ln in text.splitlines() if ln.startswith("not ok")]
+        if stress_seconds and not report.stress_lines:
+            report.stress_failures.append("the stress program reported nothing")
+    leak_file = res.run_dir / "kmemleak"
+    report.leak_scan_ran = "kmemleak scan done" in res.output
+    if leak_file.exists():
+        report.leaks = leaks.parse(leak_file.read_text(errors="replace"))
+    return report
+
+
+def read_kept(path: Path) -> corpus.Program:
+    """A program kept by keep_failing(): its parameters line and its script."""
+    data = path.read_bytes()
+    head, _, rest = data.partition(b"\n")
+    params_line, _, script = rest.partition(b"\n")
+    if not (head.startswith(b"-- fuzz program") and params_line.startswith(b"-- executor")):
+        return corpus.Program(0, data)
+    params, args = corpus.parse_params_line(params_line.decode().partition(":")[2])
+    return corpus.Program(0, script, params, args)
+
+
+def guest_oracle(template: corpus.Program, symptom: Callable[[corpus.Outcome], bool],
+                 variant: str = "debug") -> Callable[[Sequence[str]], list[bool]]:
+    """An oracle for minimise(): one boot runs every candidate with template's parameters."""
+    exec_bin = tools.build(tools.FUZZ_EXEC, variant)
+
+    def oracle(texts: Sequence[str]) -> list[bool]:
+        progs = [corpus.Program(i, t.encode("utf-8", errors="surrogateescape"),
+                                dict(template.params), list(template.args))
+                 for i, t in enumerate(texts)]
+        corpus_file = fuzz_dir() / f"minimise-{os.getpid()}.txt"
+        corpus.write_corpus(corpus_file, progs)
+        say(f"minimise: testing {len(progs)} candidates")
+        command = guest_command(exec_bin, corpus_file, 600, None, 0)
+        res = vm.run(command, variant=variant, timeout=900, append="kmemleak=on")
+        results = res.run_dir / "fuzz-results"
+        outcomes = corpus.parse_results(results.read_text(errors="replace")
+                                        if results.exists() else "")
+        return [symptom(outcomes.get(i, corpus.Outcome(i))) for i in range(len(progs))]
+
+    return oracle
+
+
+def minimise_kept(path: Path, variant: str = "debug") -> Path:
+    """Shrink a kept failing program while it still fails the same way; write <path>.min.lua."""
+    prog = read_kept(path)
+    text = prog.script.decode("utf-8", errors="surrogateescape")
+    probe = guest_oracle(prog, lambda o: o.failed, variant)
+    if not probe([text])[0]:
+        raise HarnessError(f"{path} does not fail when run alone: nothing to minimise")
+    small = minimise.minimise(text, probe)
+    out = path.with_suffix(".min.lua")
+    out.write_text(f"-- minimised from {path.name}\n-- executor parameters: "
+                   f"{prog.params_line()}\n{small}", errors="surrogateescape")
+    say(f"minimised {len(text)} -> {len(small)} bytes: {out}")
+    return out

@@ -1,0 +1,647 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lua_fuzz_exec: runs a corpus of generated lua_syscall programs in the test
+ * guest, fast enough for thousands of programs per boot under QEMU TCG.
+ *
+ *   lua_fuzz_exec CORPUS RESULTS [SECONDS]
+ *
+ * The corpus is written by lua_syscall_harness.fuzz (corpus.py): for each
+ * program a line "P <id> <script bytes>", a line of key=value parameters and
+ * the script.  A supervisor forks a worker that runs the programs in order; a
+ * worker that dies or hangs is recorded against its program and replaced.
+ *
+ * Every program sees the same world, so a program is reproducible from its
+ * text alone: the fds and memory of fuzz/layout.py (FUZZ_* below, checked
+ * against it by a host test), reset before each program.  Results, one line
+ * per program, go to RESULTS:
+ *
+ *   R <id> reg=<ret> calls=<ret>,<ret>... nth=<fired> info=<ok>
+ *   C <id> <how the worker died>
+ *   K <id> <kernel log line that reports a bug>
+ *
+ * where a ret is a return value or -errno.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/lua_syscall.h>
+
+#ifndef __NR_register_lua_syscall
+#define __NR_register_lua_syscall 463
+#define __NR_lua_syscall 464
+#endif
+
+/* The world of a program; keep in sync with fuzz/layout.py. */
+#define FUZZ_DATA		0x20000000UL	/* read-write */
+#define FUZZ_DATA_SIZE		0x10000UL
+#define FUZZ_HOLE		0x20010000UL	/* never mapped */
+#define FUZZ_RO			0x20011000UL	/* PROT_READ */
+#define FUZZ_NOACCESS		0x20012000UL	/* PROT_NONE */
+#define FUZZ_AREA_END		0x20013000UL
+#define FUZZ_SCRIPT_END		0x30000000UL	/* the script ends here, a hole follows */
+#define FUZZ_PATH_OFF		0xF000		/* "/tmp/lua-fuzz-file" */
+#define FUZZ_IOV_OFF		0xF100		/* 2 iovecs into the data area */
+#define FUZZ_TS_OFF		0xF200		/* timespec { 0, 1000 } */
+#define FUZZ_POLL_OFF		0xF300		/* pollfds of the pipe and sockets */
+#define FUZZ_FD_PIPE_R		200
+#define FUZZ_FD_PIPE_W		201
+#define FUZZ_FD_STREAM0		202
+#define FUZZ_FD_STREAM1		203
+#define FUZZ_FD_DGRAM0		204
+#define FUZZ_FD_DGRAM1		205
+#define FUZZ_FD_EVENT		206
+#define FUZZ_FD_MEMFD		207
+#define FUZZ_FD_NULL		208
+#define FUZZ_FD_FILE		209
+#define FUZZ_FD_EPOLL		210
+#define FUZZ_FD_LAST		215		/* scripts may dup up to here */
+#define FUZZ_PIPE_PRELOAD	16		/* bytes waiting in the pipe */
+#define FUZZ_ARG_SELF		"F"		/* argument token: the state's fd */
+
+#define MAX_CALLS	8
+#define WATCHDOG_S	60	/* a program running longer is killed */
+#define WORKER_BATCH	400	/* programs per worker: leaks of scripts stay small */
+#define RESULTS_FD	3
+#define KMSG_FD		4
+
+struct program {
+	long id;
+	const char *params;
+	size_t params_len;
+	const char *script;
+	size_t len;
+};
+
+struct params {
+	unsigned long reg_flags;
+	long reg_len;		/* -1: the script's length */
+	int reg_ptr;		/* 0 script, 1 NULL, 2 kernel address */
+	unsigned long mem_limit, insn_limit;	/* 0: leave the sysctl */
+	int nth_reg, nth_call;	/* fail the nth allocation/copy; 0 off */
+	int calls;
+	long nargs;		/* -1: the number of args */
+	unsigned long call_flags;
+	int args_ptr;		/* 0 args, 1 NULL, 2 unmapped */
+	int alarm_ms;
+	int nargs_given;
+	char args[LUA_SYSCALL_MAX_ARGS][24];
+};
+
+/* Shared with the supervisor: which program the worker is in, and since when. */
+struct progress {
+	volatile long index;
+	volatile long done;
+	volatile time_t started;
+};
+
+static struct program *progs;
+static long nprogs;
+static struct progress *progress;
+static time_t deadline;
+
+static void die(const char *what)
+{
+	perror(what);
+	exit(2);
+}
+
+static void emit(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n >= (int)sizeof(line))
+		n = sizeof(line) - 1;
+	if (write(RESULTS_FD, line, n) != n)
+		die("write results");
+}
+
+static void load_corpus(const char *path)
+{
+	struct stat st;
+	const char *p, *end;
+	long cap = 1024;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || fstat(fd, &st))
+		die(path);
+	p = mmap(NULL, st.st_size ?: 1, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED)
+		die("mmap corpus");
+	close(fd);
+	end = p + st.st_size;
+	progs = calloc(cap, sizeof(*progs));
+	while (p < end) {
+		struct program *pr;
+		const char *nl;
+		char *after;
+
+		if (nprogs == cap) {
+			cap *= 2;
+			progs = realloc(progs, cap * sizeof(*progs));
+			if (!progs)
+				die("realloc");
+		}
+		pr = &progs[nprogs];
+		if (*p != 'P')
+			break;
+		pr->id = strtol(p + 2, &after, 10);
+		pr->len = strtoul(after, &after, 10);
+		p = after + 1;
+		nl = memchr(p, '\n', end - p);
+		if (!nl)
+			break;
+		pr->params = p;
+		pr->params_len = nl - p;
+		pr->script = nl + 1;
+		if (pr->script + pr->len + 1 > end)
+			break;
+		p = pr->script + pr->len + 1;
+		nprogs++;
+	}
+}
+
+static unsigned long param_ul(const struct program *pr, const char *key, unsigned long def)
+{
+	char pat[32];
+	const char *p = pr->params, *end = pr->params + pr->params_len;
+	size_t klen;
+
+	klen = snprintf(pat, sizeof(pat), "%s=", key);
+	while (p < end) {
+		if ((p == pr->params || p[-1] == ' ') && (size_t)(end - p) > klen &&
+		    !memcmp(p, pat, klen))
+			return strtoull(p + klen, NULL, 0);
+		p++;
+	}
+	return def;
+}
+
+static void parse_params(const struct program *pr, struct params *pa)
+{
+	const char *p, *end = pr->params + pr->params_len;
+
+	memset(pa, 0, sizeof(*pa));
+	pa->reg_flags = param_ul(pr, "reg_flags", 0);
+	pa->reg_len = (long)param_ul(pr, "reg_len", (unsigned long)-1);
+	pa->reg_ptr = param_ul(pr, "reg_ptr", 0);
+	pa->mem_limit = param_ul(pr, "mem_limit", 0);
+	pa->insn_limit = param_ul(pr, "insn_limit", 0);
+	pa->nth_reg = param_ul(pr, "nth_reg", 0);
+	pa->nth_call = param_ul(pr, "nth_call", 0);
+	pa->calls = param_ul(pr, "calls", 1);
+	if (pa->calls > MAX_CALLS)
+		pa->calls = MAX_CALLS;
+	pa->nargs = (long)param_ul(pr, "nargs", (unsigned long)-1);
+	pa->call_flags = param_ul(pr, "call_flags", 0);
+	pa->args_ptr = param_ul(pr, "args_ptr", 0);
+	pa->alarm_ms = param_ul(pr, "alarm_ms", 0);
+
+	/* args=a,b,c: integers or FUZZ_ARG_SELF */
+	for (p = pr->params; p + 5 <= end; p++) {
+		if ((p == pr->params || p[-1] == ' ') && !memcmp(p, "args=", 5))
+			break;
+	}
+	if (p + 5 > end)
+		return;
+	p += 5;
+	while (p < end && *p != ' ' && pa->nargs_given < LUA_SYSCALL_MAX_ARGS) {
+		size_t n = strcspn(p, ", ");
+
+		if ((long)n > end - p)
+			n = end - p;
+		if (n >= sizeof(pa->args[0]))
+			n = sizeof(pa->args[0]) - 1;
+		memcpy(pa->args[pa->nargs_given], p, n);
+		pa->args[pa->nargs_given++][n] = '\0';
+		p += n;
+		if (p < end && *p == ',')
+			p++;
+	}
+}
+
+/* --- the world of a program --------------------------------------------- */
+
+static void map_fixed(unsigned long addr, size_t size, int prot)
+{
+	void *p = mmap((void *)addr, size, prot,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap fixed");
+}
+
+static void reset_memory(void)
+{
+	struct iovec iov[2] = {
+		{ (void *)FUZZ_DATA, 64 }, { (void *)(FUZZ_DATA + 128), 64 },
+	};
+	struct timespec ts = { 0, 1000 };
+	struct pollfd pfd[3] = {
+		{ FUZZ_FD_PIPE_R, POLLIN, 0 },
+		{ FUZZ_FD_STREAM0, POLLIN, 0 },
+		{ FUZZ_FD_DGRAM0, POLLIN, 0 },
+	};
+	unsigned char *d = (unsigned char *)FUZZ_DATA;
+	size_t i;
+
+	/* Scripts may have unmapped or protected any of it. */
+	munmap((void *)FUZZ_DATA, FUZZ_AREA_END - FUZZ_DATA);
+	map_fixed(FUZZ_DATA, FUZZ_DATA_SIZE, PROT_READ | PROT_WRITE);
+	map_fixed(FUZZ_RO, 0x1000, PROT_READ | PROT_WRITE);
+	for (i = 0; i < 0x1000; i++)
+		((unsigned char *)FUZZ_RO)[i] = i * 7;
+	if (mprotect((void *)FUZZ_RO, 0x1000, PROT_READ))
+		die("mprotect");
+	map_fixed(FUZZ_NOACCESS, 0x1000, PROT_NONE);
+	for (i = 0; i < 0x100; i++)
+		d[i] = i;
+	strcpy((char *)FUZZ_DATA + FUZZ_PATH_OFF, "/tmp/lua-fuzz-file");
+	memcpy(d + FUZZ_IOV_OFF, iov, sizeof(iov));
+	memcpy(d + FUZZ_TS_OFF, &ts, sizeof(ts));
+	memcpy(d + FUZZ_POLL_OFF, pfd, sizeof(pfd));
+}
+
+static void place(int fd, int target)
+{
+	if (fd < 0)
+		die("fuzz fd");
+	if (fd != target) {
+		if (dup2(fd, target) < 0)
+			die("dup2");
+		close(fd);
+	}
+}
+
+static void reset_fds(void)
+{
+	int p[2], s[2];
+
+	/* Every fd a script opened goes, except ours (0-4). */
+	if (syscall(SYS_close_range, 5, ~0U, 0))
+		die("close_range");
+	if (pipe2(p, O_NONBLOCK) == 0)
+		fcntl(p[0], F_SETFL, 0);
+	else
+		die("pipe");
+	place(p[0], FUZZ_FD_PIPE_R);
+	place(p[1], FUZZ_FD_PIPE_W);
+	if (write(FUZZ_FD_PIPE_W, "0123456789abcdef", FUZZ_PIPE_PRELOAD) < 0)
+		die("write pipe");
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, s))
+		die("socketpair");
+	place(s[0], FUZZ_FD_STREAM0);
+	place(s[1], FUZZ_FD_STREAM1);
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, s))
+		die("socketpair");
+	place(s[0], FUZZ_FD_DGRAM0);
+	place(s[1], FUZZ_FD_DGRAM1);
+	place(eventfd(1, 0), FUZZ_FD_EVENT);
+	place(memfd_create("lua-fuzz", 0), FUZZ_FD_MEMFD);
+	if (ftruncate(FUZZ_FD_MEMFD, 4096))
+		die("ftruncate");
+	place(open("/dev/null", O_RDWR), FUZZ_FD_NULL);
+	place(open("/tmp/lua-fuzz-file", O_RDWR | O_CREAT | O_TRUNC, 0600), FUZZ_FD_FILE);
+	place(epoll_create1(0), FUZZ_FD_EPOLL);
+}
+
+/* --- sysctls and fault injection ---------------------------------------- */
+
+static void write_file(const char *path, unsigned long v)
+{
+	char buf[32];
+	int fd, n;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return;
+	n = snprintf(buf, sizeof(buf), "%lu\n", v);
+	if (write(fd, buf, n) != n && errno != EINVAL)
+		perror(path);
+	close(fd);
+}
+
+static void set_sysctl(const char *name, unsigned long v, unsigned long *cur)
+{
+	char path[96];
+
+	if (!v || v == *cur)
+		return;
+	snprintf(path, sizeof(path), "/proc/sys/kernel/lua_syscall/%s", name);
+	write_file(path, v);
+	*cur = v;
+}
+
+static int nth_fd = -1;
+
+/* Fail the nth fault-injection point of this thread's next system call. */
+static void arm_nth(int nth)
+{
+	char buf[16];
+	int n;
+
+	if (nth <= 0 || nth_fd < 0)
+		return;
+	n = snprintf(buf, sizeof(buf), "%d", nth);
+	if (pwrite(nth_fd, buf, n, 0) < 0)
+		perror("fail-nth");
+}
+
+/* 1 when the armed failure was injected, 0 when not, -1 when not armed. */
+static int disarm_nth(int nth)
+{
+	char buf[16] = "";
+	int fired;
+
+	if (nth <= 0 || nth_fd < 0)
+		return -1;
+	if (pread(nth_fd, buf, sizeof(buf) - 1, 0) < 0)
+		return -1;
+	fired = atoi(buf) == 0;
+	if (pwrite(nth_fd, "0", 1, 0) < 0)
+		perror("fail-nth");
+	return fired;
+}
+
+/* --- running a program --------------------------------------------------- */
+
+static void on_signal(int sig)
+{
+	(void)sig;	/* only to interrupt system calls */
+}
+
+static void set_alarm(int ms)
+{
+	struct itimerval it = { .it_value = { ms / 1000, (ms % 1000) * 1000 } };
+
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static long ret_of(long r)
+{
+	return r == -1 ? -errno : r;
+}
+
+/* The script, ending where a hole begins: a length past it faults. */
+static unsigned long place_script(const struct program *pr)
+{
+	size_t pages = (pr->len + 0xfff) / 0x1000 + 1;
+	unsigned long start = FUZZ_SCRIPT_END - pages * 0x1000;
+	static unsigned long mapped_start;
+
+	if (mapped_start)
+		munmap((void *)mapped_start, FUZZ_SCRIPT_END - mapped_start);
+	map_fixed(start, pages * 0x1000, PROT_READ | PROT_WRITE);
+	mapped_start = start;
+	memcpy((void *)(FUZZ_SCRIPT_END - pr->len), pr->script, pr->len);
+	return FUZZ_SCRIPT_END - pr->len;
+}
+
+static void read_state(int fd, int *info_ok)
+{
+	char path[64], buf[4096];
+	int ifd;
+
+	/* Both must work after anything a script did. */
+	if (pread(fd, buf, sizeof(buf), 0) < 0)
+		*info_ok = 0;
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	ifd = open(path, O_RDONLY);
+	if (ifd < 0 || read(ifd, buf, sizeof(buf) - 1) <= 0 ||
+	    !memmem(buf, sizeof(buf) - 1, "lua-invocations", 15))
+		*info_ok = 0;
+	if (ifd >= 0)
+		close(ifd);
+}
+
+static void scan_kmsg(long id)
+{
+	static const char *const bad[] = {
+		"BUG: ", "WARNING: ", "KASAN: ", "UBSAN: ", "Oops", "Kernel panic",
+		"general protection fault", "possible circular locking",
+		"possible recursive locking", "inconsistent lock state",
+		"suspicious RCU usage", "blocked for more than", "soft lockup",
+		"stack-protector: ", "Call Trace:",
+	};
+	char rec[2048];
+	ssize_t n;
+	size_t i;
+
+	for (;;) {
+		n = read(KMSG_FD, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;	/* overwritten records: read on */
+		if (n <= 0)
+			return;
+		rec[n] = '\0';
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			if (strstr(rec, bad[i])) {
+				char *msg = strchr(rec, ';');
+
+				msg = msg ? msg + 1 : rec;
+				msg[strcspn(msg, "\n")] = '\0';
+				emit("K %ld %s\n", id, msg);
+				break;
+			}
+		}
+	}
+}
+
+static void run_program(const struct program *pr, unsigned long *mem_cur,
+			unsigned long *insn_cur)
+{
+	uint64_t args[LUA_SYSCALL_MAX_ARGS];
+	char line[512];
+	struct params pa;
+	unsigned long script;
+	long reg, r, nargs;
+	int i, fired = -1, f, info_ok = 1, off;
+	void *argp;
+
+	parse_params(pr, &pa);
+	reset_memory();
+	reset_fds();
+	set_sysctl("mem_limit", pa.mem_limit, mem_cur);
+	set_sysctl("insn_limit", pa.insn_limit, insn_cur);
+	script = place_script(pr);
+	if (pa.reg_ptr == 1)
+		script = 0;
+	else if (pa.reg_ptr == 2)
+		script = 0xffffffff81000000UL;
+
+	if (pa.alarm_ms)
+		set_alarm(pa.alarm_ms);
+	arm_nth(pa.nth_reg);
+	reg = ret_of(syscall(__NR_register_lua_syscall, script,
+			     pa.reg_len < 0 ? pr->len : (size_t)pa.reg_len, pa.reg_flags));
+	f = disarm_nth(pa.nth_reg);
+	if (f >= 0)
+		fired = f;
+	set_alarm(0);
+	off = snprintf(line, sizeof(line), "R %ld reg=%ld calls=", pr->id, reg);
+
+	for (i = 0; reg >= 0 && i < pa.calls; i++) {
+		int k;
+
+		for (k = 0; k < pa.nargs_given; k++)
+			args[k] = strcmp(pa.args[k], FUZZ_ARG_SELF) ? strtoull(pa.args[k], NULL, 0)
+								      : (uint64_t)reg;
+		nargs = pa.nargs < 0 ? pa.nargs_given : pa.nargs;
+		argp = pa.args_ptr == 1 ? NULL :
+		       pa.args_ptr == 2 ? (void *)FUZZ_HOLE : (void *)args;
+		/* A count beyond the array: the kernel reads into our stack or faults. */
+		if (nargs > LUA_SYSCALL_MAX_ARGS && pa.args_ptr == 0)
+			argp = (void *)(FUZZ_HOLE - 8);
+		if (pa.alarm_ms)
+			set_alarm(pa.alarm_ms);
+		arm_nth(pa.nth_call);
+		r = ret_of(syscall(__NR_lua_syscall, (int)reg, argp, nargs, pa.call_flags));
+		f = disarm_nth(pa.nth_call);
+		if (f >= 0)
+			fired = fired > 0 ? fired : f;
+		set_alarm(0);
+		off += snprintf(line + off, sizeof(line) - off, "%s%ld", i ? "," : "", r);
+		if (off >= (int)sizeof(line) - 32)
+			break;
+	}
+	if (reg >= 0) {
+		read_state(reg, &info_ok);
+		close(reg);
+	}
+	snprintf(line + off, sizeof(line) - off, " nth=%d info=%d\n", fired, info_ok);
+	emit("%s", line);
+	scan_kmsg(pr->id);
+}
+
+static void worker(long first)
+{
+	unsigned long mem_cur = 0, insn_cur = 0;
+	struct sigaction sa = { .sa_handler = on_signal };
+	long i;
+
+	sigaction(SIGALRM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* On stdin's number, below the reach of reset_fds()'s close_range(). */
+	nth_fd = open("/proc/thread-self/fail-nth", O_RDWR);
+	if (nth_fd > 0) {
+		if (dup2(nth_fd, 0) < 0)
+			die("dup2 fail-nth");
+		close(nth_fd);
+		nth_fd = 0;
+	}
+	for (i = first; i < nprogs && i < first + WORKER_BATCH; i++) {
+		if (deadline && time(NULL) >= deadline)
+			break;
+		progress->index = i;
+		progress->started = time(NULL);
+		run_program(&progs[i], &mem_cur, &insn_cur);
+		progress->done = i + 1;
+	}
+	exit(0);
+}
+
+static const char *describe(int status, char *buf, size_t n)
+{
+	if (WIFSIGNALED(status))
+		snprintf(buf, n, "killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(buf, n, "exited with status %d", WEXITSTATUS(status));
+	return buf;
+}
+
+int main(int argc, char **argv)
+{
+	long next = 0;
+	int fd;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: %s CORPUS RESULTS [SECONDS]\n", argv[0]);
+		return 2;
+	}
+	load_corpus(argv[1]);
+	if (argc > 3)
+		deadline = time(NULL) + atol(argv[3]);
+	fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+	if (fd < 0 || dup2(fd, RESULTS_FD) < 0)
+		die(argv[2]);
+	if (fd != RESULTS_FD)
+		close(fd);
+	fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	if (fd < 0 || dup2(fd, KMSG_FD) < 0)
+		die("/dev/kmsg");
+	if (fd != KMSG_FD)
+		close(fd);
+	lseek(KMSG_FD, 0, SEEK_END);
+	progress = mmap(NULL, sizeof(*progress), PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (progress == MAP_FAILED)
+		die("mmap");
+	/* The supervisor keeps out of the workers' way, and out of their kills. */
+	signal(SIGUSR1, SIG_IGN);
+	signal(SIGUSR2, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	fprintf(stderr, "lua_fuzz_exec: %ld programs\n", nprogs);
+
+	while (next < nprogs && !(deadline && time(NULL) >= deadline)) {
+		int status = 0;
+		char how[64];
+		pid_t pid, w;
+
+		progress->index = next;
+		progress->done = next;
+		progress->started = time(NULL);
+		pid = fork();
+		if (pid < 0)
+			die("fork");
+		if (pid == 0)
+			worker(next);
+		for (;;) {
+			w = waitpid(pid, &status, WNOHANG);
+			if (w == pid)
+				break;
+			if (time(NULL) - progress->started > WATCHDOG_S &&
+			    progress->done <= progress->index) {
+				emit("C %ld hung for %ds: killed\n", progs[progress->index].id,
+				     WATCHDOG_S);
+				kill(pid, SIGKILL);
+				waitpid(pid, &status, 0);
+				status = 0;	/* already reported */
+				progress->done = progress->index + 1;
+				break;
+			}
+			usleep(20000);
+		}
+		if (status && progress->done <= progress->index) {
+			emit("C %ld worker %s\n", progs[progress->index].id,
+			     describe(status, how, sizeof(how)));
+			progress->done = progress->index + 1;
+		}
+		next = progress->done;
+		fprintf(stderr, "lua_fuzz_exec: %ld/%ld programs run\n", next, nprogs);
+	}
+	return 0;
+}

@@ -1,0 +1,119 @@
+"""Host tests of the fuzzer: generator determinism, corpus format, minimiser, leak reports."""
+
+from __future__ import annotations
+
+from lua_syscall_harness.fuzz import corpus, grammar, layout, leaks, minimise, tools
+
+
+def test_same_seed_gives_same_programs():
+    first = grammar.programs(42, 60)
+    again = grammar.programs(42, 60)
+    assert [p.encode() for p in first] == [p.encode() for p in again]
+
+
+def test_a_program_regenerates_alone():
+    batch = grammar.programs("s", 30)
+    assert grammar.program("s", 17).encode() == batch[17].encode()
+
+
+def test_other_seed_gives_other_programs():
+    a = [p.script for p in grammar.programs(1, 20)]
+    b = [p.script for p in grammar.programs(2, 20)]
+    assert a != b
+
+
+def test_generator_covers_the_libraries():
+    text = b"\n".join(p.script for p in grammar.programs(7, 800))
+    for word in (b"sys.", b"mem.", b"coroutine.", b"string.", b"table.", b"utf8.", b"math.",
+                 b"setmetatable", b"pcall", b"__index", b"string.rep", b"sys.call(",
+                 b"return function"):
+        assert word in text, word
+
+
+def test_generator_makes_near_valid_programs():
+    scripts = [p.script for p in grammar.programs(3, 400)]
+    assert any(s.startswith(b"\x1bLua") for s in scripts)
+    assert any(b"return function" not in s for s in scripts)
+
+
+def test_corpus_round_trip(tmp_path):
+    progs = grammar.programs(5, 50)
+    path = tmp_path / "corpus"
+    assert corpus.write_corpus(path, progs) == 50
+    back = corpus.read_corpus(path)
+    assert [p.encode() for p in back] == [p.encode() for p in progs]
+
+
+def test_results_parse_into_outcomes():
+    text = ("R 1 reg=5 calls=3,-8 nth=-1 info=1\n"
+            "R 2 reg=-22 calls= nth=1 info=1\n"
+            "K 3 BUG: KASAN: slab-out-of-bounds in luaH_get\n"
+            "R 3 reg=4 calls=0 nth=-1 info=1\n"
+            "C 4 worker killed by signal 11\n"
+            "R 5 reg=4 calls=1 nth=-1 info=0\n")
+    out = corpus.parse_results(text)
+    assert out[1].calls == [3, -8] and not out[1].failed
+    assert out[1].errnos() == ["call:ENOEXEC"]
+    assert out[2].errnos() == ["register:EINVAL"] and out[2].nth_fired == 1
+    assert out[3].failed and out[3].splats
+    assert out[4].failed and "signal 11" in out[4].crash
+    assert out[5].failed
+    hist = corpus.errno_histogram(out.values())
+    assert hist["call:ENOEXEC"] == 1 and hist["register:EINVAL"] == 1
+
+
+def test_layout_matches_the_executor():
+    assert tools.c_defines(tools.FUZZ_EXEC) == layout.C_DEFINES
+
+
+def test_minimiser_keeps_the_failure_and_drops_the_rest():
+    text = "\n".join(f"local x{i} = {i}" for i in range(40)) + "\nBOOM(x7)\n" + \
+        "\n".join(f"y{i} = 1" for i in range(40)) + "\n"
+    calls = []
+
+    def oracle(texts):
+        calls.append(len(texts))
+        return ["BOOM" in t and "x7" in t for t in texts]
+
+    small = minimise.minimise(text, oracle)
+    assert "BOOM" in small and "x7" in small
+    assert len(small) <= len("BOOM(x7)") + 1
+    assert len(calls) < 60
+
+
+def test_minimiser_returns_input_when_nothing_smaller_fails():
+    assert minimise.minimise("a b", lambda ts: [t == "a b" for t in ts]) == "a b"
+
+
+KMEMLEAK = """unreferenced object 0xffff888004a3c000 (size 64):
+  comm "lua_fuzz_exec", pid 97, jiffies 4294938100
+  hex dump (first 32 bytes):
+    00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00  ................
+  backtrace (crc 0):
+    [<ffffffff8123>] __kmalloc_noprof+0x1/0x2
+    [<ffffffff8124>] luak_alloc+0x3/0x4
+unreferenced object 0xffff888004a3d000 (size 32):
+  comm "swapper/0", pid 1, jiffies 4294937000
+  backtrace (crc 0):
+    [<ffffffff8125>] kmem_cache_alloc_noprof+0x1/0x2
+    [<ffffffff8126>] p9_client_create+0x3/0x4
+"""
+
+
+def test_kmemleak_report_is_parsed_and_attributed():
+    found = leaks.parse(KMEMLEAK)
+    assert [(x.address, x.size, x.comm) for x in found] == [
+        ("0xffff888004a3c000", 64, "lua_fuzz_exec"), ("0xffff888004a3d000", 32, "swapper/0")]
+    assert found[0].ours and not found[1].ours
+    assert "luak_alloc" in found[0].summary()
+
+
+def test_oom_report_trace_is_not_a_splat_but_a_warning_inside_is():
+    log = ("[ 1.0] lua_stress invoked oom-killer: gfp_mask=0xcc0\n"
+           "[ 1.1] Call Trace:\n[ 1.2]  dump_stack_lvl+0x1\n"
+           "[ 1.3] WARNING: CPU: 0 PID: 5 at mm/x.c:1\n"
+           "[ 1.4] Memory cgroup out of memory: Killed process 5 (lua_stress)\n"
+           "[ 2.0] Call Trace:\n")
+    cleaned = leaks.without_oom_reports(log)
+    assert cleaned.count("Call Trace:") == 1
+    assert "WARNING:" in cleaned
