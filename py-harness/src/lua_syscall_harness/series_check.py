@@ -1,9 +1,12 @@
-"""Build every commit of the series on its own, as `git rebase -x make` would, incrementally.
+"""Build and boot every commit of the series on its own, as `git rebase -x` would, incrementally.
 
 Each commit is checked out in a worktree of its own (the main kernel tree stays at the series
 head for the other jobs) and built with the test configuration: the debug variant's final
 .config, re-applied at every commit and reduced by olddefconfig to what that commit offers.
-Warnings count as failures. The report lists, per commit, which feature options were on.
+Warnings count as failures. Each kernel is then booted (QEMU, the harness's runner) and must
+reach user space with a clean log, its KUnit cases (from the KUnit patch on) passing; once the
+system calls are wired up, the boot also runs a one-line script through them.
+The report lists, per commit, which feature options were on.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import build, tree
+from . import build, logscan, tree, vm
 from .layout import LUA_IMPORT_TAG, build_lock, build_root, kernel_tree
 from .proc import HarnessError, Stopwatch, git, run, say
 
@@ -68,7 +71,30 @@ def build_commit(wt: Path, out: Path, config: Path, commit: str) -> CommitBuild:
         problems.append(f"make exited {rc}")
     values = build.config_values(out / ".config")
     features = [f.removeprefix("CONFIG_") for f in FEATURES if values.get(f) == "y"]
+    if not problems:
+        table = (wt / "arch/x86/entry/syscalls/syscall_64.tbl").read_text()
+        wired = "LUA_SYSCALL" in features and "lua_syscall" in table
+        problems = boot_problems(out / "arch/x86/boot/bzImage", wired)
     return CommitBuild(commit, subject, clock.elapsed(), features, problems)
+
+
+# Through the raw syscall, as a program built against the commit's own headers would.
+_SMOKE = ("python3 -c 'import ctypes; s=b\"return function(a) return a + 1 end\"; "
+          "l=ctypes.CDLL(None, use_errno=True); fd=l.syscall(463, s, len(s), 0); "
+          "a=(ctypes.c_uint64*1)(41); print(\"lua_syscall:\", l.syscall(464, fd, a, 1, 0))'")
+
+
+def boot_problems(image: Path, syscalls: bool) -> list[str]:
+    command = "uname -r" + (f"; {_SMOKE}" if syscalls else "")
+    res = vm.run(command, kernel=image, timeout=240)
+    serial = res.serial
+    problems = [f"kernel log: {line}" for line in logscan.splats(serial)]
+    if res.returncode != 0:
+        problems.append(f"boot: {res.failure_reason()} (serial log {res.serial_log})")
+    if syscalls and "lua_syscall: 42" not in res.output:
+        problems.append(f"boot: the smoke script did not return 42: {res.output[-300:]!r}")
+    problems += [f"KUnit: not ok {name}" for name in logscan.kunit_results(serial).failed]
+    return problems
 
 
 def check(first: str = LUA_IMPORT_TAG) -> list[CommitBuild]:
