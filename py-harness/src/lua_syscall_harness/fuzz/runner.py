@@ -98,7 +98,7 @@ def fuzz_dir() -> Path:
 
 
 def guest_command(exec_bin: Path, corpus_file: Path, seconds: int, stress_bin: Path | None,
-                  stress_seconds: int) -> str:
+                  stress_seconds: int, shards: int = 2) -> str:
     dbg = "/sys/kernel/debug"
     lines = [
         "set -u",
@@ -110,8 +110,10 @@ def guest_command(exec_bin: Path, corpus_file: Path, seconds: int, stress_bin: P
         f"echo scan > {dbg}/kmemleak && echo clear > {dbg}/kmemleak || "
         "echo 'kmemleak unavailable' >&2",
         "status=0",
-        f"{shlex.quote(str(exec_bin))} {shlex.quote(str(corpus_file))} {GUEST_RESULTS} "
-        f"{seconds} || status=1",
+        # One executor per vCPU, each on its share of the corpus.
+        *(f"{shlex.quote(str(exec_bin))} {shlex.quote(str(corpus_file))} {GUEST_RESULTS}.{k} "
+          f"{seconds} {k}/{shards} & pid{k}=$!" for k in range(shards)),
+        *(f"wait $pid{k} || status=1" for k in range(shards)),
     ]
     if stress_bin:
         lines.append(f"{shlex.quote(str(stress_bin))} {stress_seconds} > {GUEST_STRESS} 2>&1 "
@@ -124,6 +126,12 @@ def guest_command(exec_bin: Path, corpus_file: Path, seconds: int, stress_bin: P
         "exit $status",
     ]
     return "\n".join(lines)
+
+
+def read_results(run_dir: Path) -> dict[int, corpus.Outcome]:
+    """The outcomes every executor of the run wrote (fuzz-results.<shard>)."""
+    text = "".join(p.read_text(errors="replace") for p in sorted(run_dir.glob("fuzz-results*")))
+    return corpus.parse_results(text)
 
 
 def keep_failing(prog: corpus.Program, outcome: corpus.Outcome, dest: Path) -> Path:
@@ -155,9 +163,7 @@ def run(*, seed: int | str, programs: int | None, seconds: int, stress_seconds: 
                         run_dir=res.run_dir)
     if res.returncode != 0:
         report.guest_failure = res.failure_reason()
-    results = res.run_dir / "fuzz-results"
-    report.outcomes = corpus.parse_results(results.read_text(errors="replace")
-                                           if results.exists() else "")
+    report.outcomes = read_results(res.run_dir)
     report.errnos = corpus.errno_histogram(report.outcomes.values())
     by_id = {p.id: p for p in progs}
     for outcome in report.outcomes.values():
@@ -201,11 +207,9 @@ def guest_oracle(template: corpus.Program, symptom: Callable[[corpus.Outcome], b
         corpus_file = fuzz_dir() / f"minimise-{os.getpid()}.txt"
         corpus.write_corpus(corpus_file, progs)
         say(f"minimise: testing {len(progs)} candidates")
-        command = guest_command(exec_bin, corpus_file, 600, None, 0)
+        command = guest_command(exec_bin, corpus_file, 600, None, 0, shards=1)
         res = vm.run(command, variant=variant, timeout=900, append="kmemleak=on")
-        results = res.run_dir / "fuzz-results"
-        outcomes = corpus.parse_results(results.read_text(errors="replace")
-                                        if results.exists() else "")
+        outcomes = read_results(res.run_dir)
         return [symptom(outcomes.get(i, corpus.Outcome(i))) for i in range(len(progs))]
 
     return oracle
