@@ -384,7 +384,8 @@ static int disarm_nth(int nth)
 	if (pread(nth_fd, buf, sizeof(buf) - 1, 0) < 0)
 		return -1;
 	fired = atoi(buf) == 0;
-	if (pwrite(nth_fd, "0", 1, 0) < 0)
+	/* the read itself may have run the count down: then this write faults */
+	if (pwrite(nth_fd, "0", 1, 0) < 0 && errno != EFAULT)
 		perror("fail-nth");
 	return fired;
 }

@@ -114,6 +114,9 @@ def guest_command(exec_bin: Path, corpus_file: Path, seconds: int, stress_bin: P
         *(f"{shlex.quote(str(exec_bin))} {shlex.quote(str(corpus_file))} {GUEST_RESULTS}.{k} "
           f"{seconds} {k}/{shards} & pid{k}=$!" for k in range(shards)),
         *(f"wait $pid{k} || status=1" for k in range(shards)),
+        # The executors leave random budgets behind: back to the defaults.
+        "echo 1048576 > /proc/sys/kernel/lua_syscall/mem_limit",
+        "echo 10000000 > /proc/sys/kernel/lua_syscall/insn_limit",
     ]
     if stress_bin:
         lines.append(f"{shlex.quote(str(stress_bin))} {stress_seconds} > {GUEST_STRESS} 2>&1 "
