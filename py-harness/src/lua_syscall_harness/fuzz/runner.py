@@ -11,6 +11,7 @@ a file to rerun and minimise.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import time
 from collections import Counter
@@ -28,6 +29,7 @@ BOOT_MARGIN = 240.0
 PROGRAMS_PER_SECOND = 40
 """Generated for a time budget without --programs: more than the guest can run."""
 GUEST_RESULTS = "/run/lsout/fuzz-results"
+_EXEC_PROGRESS = re.compile(r"lua_fuzz_exec: \d+/\d+ programs run in (\d+)s")
 GUEST_STRESS = "/run/lsout/stress-results"
 GUEST_LEAKS = "/run/lsout/kmemleak"
 
@@ -46,6 +48,7 @@ class FuzzReport:
     leak_scan_ran: bool = False
     guest_failure: str | None = None
     seconds: float = 0.0
+    fuzz_seconds: int = 0
     run_dir: Path | None = None
 
     @property
@@ -69,9 +72,10 @@ class FuzzReport:
 
     def print(self) -> None:
         ran = len(self.outcomes)
-        rate = ran / self.seconds if self.seconds else 0.0
-        say(f"fuzz: seed {self.seed}: {ran} of {self.generated} programs run "
-            f"({rate:.1f}/s over the whole boot), {len(self.errnos)} distinct errnos")
+        rate = ran / self.fuzz_seconds if self.fuzz_seconds else 0.0
+        say(f"fuzz: seed {self.seed}: {ran} of {self.generated} programs run in "
+            f"{self.fuzz_seconds}s ({rate:.1f}/s; {self.seconds:.0f}s with boot, stress and "
+            f"leak scan), {len(self.errnos)} distinct errnos")
         for name, count in sorted(self.errnos.items(), key=lambda kv: (-kv[1], kv[0])):
             print(f"  {count:7d}  {name}", flush=True)
         for line in self.stress_lines:
@@ -167,6 +171,7 @@ def run(*, seed: int | str, programs: int | None, seconds: int, stress_seconds: 
     if res.returncode != 0:
         report.guest_failure = res.failure_reason()
     report.outcomes = read_results(res.run_dir)
+    report.fuzz_seconds = max((int(m) for m in _EXEC_PROGRESS.findall(res.output)), default=0)
     report.errnos = corpus.errno_histogram(report.outcomes.values())
     by_id = {p.id: p for p in progs}
     for outcome in report.outcomes.values():
