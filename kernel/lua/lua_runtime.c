@@ -40,7 +40,6 @@
 
 #include "lua.h"
 #include "lauxlib.h"
-#include "ldo.h"
 #include "lua_runtime_internal.h"
 
 /*

@@ -63,6 +63,12 @@ struct lua_runtime *luak_runtime(lua_State *L);
 int luak_open_libs(lua_State *L, void *arg);
 void luak_charge(lua_State *L, u64 insns);
 
+/*
+ * ldo.h's, which only builds with LUA_CORE: unwind to the innermost
+ * protected call like lua_error(), but without running a message handler.
+ */
+void __noreturn luaD_throw(lua_State *L, int errcode);
+
 /* lstrlib.c's luaL_checknumber and lua_pushnumber, see the Makefile */
 LUA_NUMBER luak_checkfloat(lua_State *L, int arg);
 void luak_pushfloat(lua_State *L, LUA_NUMBER n);

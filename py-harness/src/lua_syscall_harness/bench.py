@@ -35,7 +35,8 @@ def host_info() -> dict[str, str]:
             "host_loadavg": Path("/proc/loadavg").read_text().strip()}
 
 
-def run(guest_args: list[str], *, timeout: float, skip_build: bool = False) -> int:
+def run(guest_args: list[str], *, timeout: float, skip_build: bool = False,
+        wall_clock: bool = False) -> int:
     total = Stopwatch()
     if not skip_build:
         tree.prepare()
@@ -46,11 +47,18 @@ def run(guest_args: list[str], *, timeout: float, skip_build: bool = False) -> i
                f"--out /run/lsout/bench.json {shlex.join(guest_args)}")
     host_before = host_info()
     say(f"booting the bench kernel; the run streams its progress (timeout {timeout:.0f}s)")
-    # Under TCG the guest's RDTSC reads the host TSC, but the guest cannot calibrate it and
-    # would time everything in jiffies: give it the frequency (loadgen/tsc_khz.c).
-    khz = run_cmd([str(memcached_build.loadgen_binary("tsc_khz"))], capture=True).stdout.strip()
+    # The guest cannot calibrate its TSC under TCG (no HPET/PM timer, PIT too slow) and would
+    # time everything in jiffies: tell it the frequency. Default: QEMU's icount, where guest
+    # time is executed instructions (1 ns each) and the host's load does not matter; the TSC
+    # then ticks at 1 GHz. --wall-clock: multi-threaded TCG, the guest TSC is the host's.
+    icount_shift = None if wall_clock else 0
+    if wall_clock:
+        khz = run_cmd([str(memcached_build.loadgen_binary("tsc_khz"))],
+                      capture=True).stdout.strip()
+    else:
+        khz = "1000000"
     res = vm.run(command, variant=VARIANT, timeout=timeout, stream=True, cpus=2,
-                 append=f"tsc_early_khz={khz} tsc=reliable")
+                 append=f"tsc_early_khz={khz} tsc=reliable", icount_shift=icount_shift)
     if res.returncode != 0:
         raise HarnessError(f"bench guest: {res.failure_reason()}; serial log {res.serial_log}")
     splats = logscan.splats(res.serial)
@@ -58,7 +66,8 @@ def run(guest_args: list[str], *, timeout: float, skip_build: bool = False) -> i
         raise HarnessError("kernel log of the bench run: " + "; ".join(splats[:5]))
     doc = json.loads((res.run_dir / "bench.json").read_text())
     doc["host"] = {"before": host_before, "after": host_info(), "accel": res.accel,
-                   "tsc_khz": int(khz),
+                   "tsc_khz": int(khz), "clock": "wall (MTTCG)" if wall_clock
+                   else "icount: 1 instruction = 1 ns",
                    "guest_seconds": round(res.seconds)}
     out = results_dir()
     bench_report.write(doc, out)

@@ -123,8 +123,11 @@ def markdown(summary: dict[str, Any]) -> str:
             lines.append(f"| {m['variant']} | {_fmt(m.get('tps'), '.0f')} "
                          f"| {_fmt(m.get('mean_us_littles_law'), '.0f')} |")
     ctx = summary["context"]
-    lines += ["", f"Kernel {ctx.get('kernel')}, {ctx.get('cpus')} vCPUs; host load "
-              f"before {ctx.get('loadavg_before')}, after {ctx.get('loadavg_after')}."]
+    host = ctx.get("host") or {}
+    lines += ["", f"Guest kernel {ctx.get('kernel')}, {ctx.get('cpus')} vCPUs "
+              f"({host.get('accel', '?')}); host CPU {host.get('before', {}).get('cpu', '?')}; "
+              f"host /proc/loadavg before {host.get('before', {}).get('host_loadavg', '?')}, "
+              f"after {host.get('after', {}).get('host_loadavg', '?')}."]
     return "\n".join(lines) + "\n"
 
 

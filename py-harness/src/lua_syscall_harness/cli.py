@@ -110,7 +110,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    return bench.run(args.guest_args, timeout=args.timeout, skip_build=args.skip_build)
+    return bench.run(args.guest_args, timeout=args.timeout, skip_build=args.skip_build,
+                     wall_clock=args.wall_clock)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -172,6 +173,8 @@ def parser() -> argparse.ArgumentParser:
                        "python -m lua_syscall_harness.bench_guest --help).")
     s.add_argument("--timeout", type=float, default=2400, help="guest seconds")
     s.add_argument("--skip-build", action="store_true", help="use the existing builds")
+    s.add_argument("--wall-clock", action="store_true",
+                   help="time with the host clock (multi-threaded TCG) instead of icount")
     s.add_argument("guest_args", nargs=argparse.REMAINDER)
     s.set_defaults(func=_bench)
 

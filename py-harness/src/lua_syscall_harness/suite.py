@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from dataclasses import dataclass, field
@@ -91,6 +92,25 @@ def run_guest_suite(report: Report) -> None:
     report.failures += [f"kernel log: {line}" for line in logscan.splats(res.serial)]
 
 
+# The short fuzz + stress run of the test job (`lua-syscall fuzz` runs longer ones).
+FUZZ_SECONDS = 110
+STRESS_SECONDS = 45
+FUZZ_SEED_ENV = "LUA_SYSCALL_FUZZ_SEED"
+
+
+def run_fuzz(report: Report) -> None:
+    from .fuzz import runner
+
+    clock = Stopwatch()
+    # A fixed seed keeps CI reproducible; set the variable to explore others.
+    seed = os.environ.get(FUZZ_SEED_ENV, "ci")
+    fuzz = runner.run(seed=seed, programs=None, seconds=FUZZ_SECONDS,
+                      stress_seconds=STRESS_SECONDS, variant=VARIANT)
+    fuzz.print()
+    report.timed("fuzz+stress", clock)
+    report.failures += [f"fuzz: {p}" for p in fuzz.problems()]
+
+
 def kunit_expected() -> bool:
     """True when the variant's config builds in KUnit tests (they run at boot)."""
     config = build.config_values(variant_dir(VARIANT) / ".config")
@@ -123,6 +143,7 @@ def test(*, skip_setup: bool = False, pytest_args: list[str] | None = None) -> i
     prepare_kernel(report, skip_setup=skip_setup)
     run_host_tests(report, pytest_args or [])
     run_guest_suite(report)
+    run_fuzz(report)
     report.timed("total", total)
     report.print()
     return 1 if report.failures else 0

@@ -65,7 +65,7 @@ def new_run_dir() -> Path:
 
 
 def qemu_command(kernel: Path, run_dir: Path, accel_name: str, *, memory_mb: int, cpus: int,
-                 append: str = "") -> list[str]:
+                 append: str = "", icount_shift: int | None = None) -> list[str]:
     cmdline = [
         "console=ttyS0", f"root={ROOT_TAG}", "rootfstype=9p",
         "rootflags=trans=virtio,version=9p2000.L,msize=512000,cache=loose", "ro",
@@ -73,9 +73,15 @@ def qemu_command(kernel: Path, run_dir: Path, accel_name: str, *, memory_mb: int
     ]
     cpu = ["-cpu", "host"] if accel_name == "kvm" else ["-cpu", "max"]
     accel_opt = "kvm" if accel_name == "kvm" else "tcg,thread=multi"
+    icount = []
+    if icount_shift is not None and accel_name != "kvm":
+        # Guest time counts executed instructions (2^shift ns each), not host time: timing
+        # inside the guest no longer depends on how busy the host is. Needs one TCG thread.
+        accel_opt = "tcg,thread=single"
+        icount = ["-icount", f"shift={icount_shift},sleep=off"]
     return [
         "qemu-system-x86_64", "-nodefaults", "-no-user-config", "-display", "none",
-        "-no-reboot", "-machine", "pc", "-accel", accel_opt, *cpu,
+        "-no-reboot", "-machine", "pc", "-accel", accel_opt, *icount, *cpu,
         # One CPU per socket: SeaBIOS's MP table lists one CPU per package, and our kernels
         # have no ACPI, so `-smp 2` as two cores of one socket would boot with one CPU.
         "-smp", f"{cpus},sockets={cpus},cores=1,threads=1", "-m", str(memory_mb),
@@ -124,6 +130,7 @@ def run(
     cwd: Path = REPO_ROOT,
     stream: bool = False,
     append: str = "",
+    icount_shift: int | None = None,
 ) -> VmResult:
     """Boot the kernel, run command (a shell command line) in the guest, return its result."""
     kernel = kernel or kernel_image(variant)
@@ -132,7 +139,7 @@ def run(
     (run_dir / "command.sh").write_text(command + "\n")
     (run_dir / "cwd").write_text(str(cwd))
     argv = qemu_command(kernel, run_dir, accel_name, memory_mb=memory_mb, cpus=cpus,
-                        append=append)
+                        append=append, icount_shift=icount_shift)
     (run_dir / "qemu.cmd").write_text(shlex.join(argv) + "\n")
     follower = _OutputFollower(run_dir / "output") if stream else None
     if follower:

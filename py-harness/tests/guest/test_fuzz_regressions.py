@@ -28,7 +28,7 @@ def expect(err: int, fn, *args) -> str:
     return str(exc.value)
 
 
-# Seed 1, program 189: an instruction-budget abort raised in the count hook ran xpcall's
+# Seed 1, program 189 (generator of commit 1ebc635): an instruction-budget abort raised in the count hook ran xpcall's
 # message handler with hooks off; a handler that loops was never stopped (soft lockup,
 # unkillable). Fixed in luak_raise_abort(): the abort is thrown past message handlers.
 

@@ -117,3 +117,24 @@ def test_oom_report_trace_is_not_a_splat_but_a_warning_inside_is():
     cleaned = leaks.without_oom_reports(log)
     assert cleaned.count("Call Trace:") == 1
     assert "WARNING:" in cleaned
+
+
+def test_kept_failing_program_reads_back(tmp_path):
+    from lua_syscall_harness.fuzz import runner
+
+    prog = grammar.program(9, 3)
+    outcome = corpus.Outcome(prog.id, crash="worker killed by signal 11")
+    path = runner.keep_failing(prog, outcome, tmp_path)
+    back = runner.read_kept(path)
+    assert back.script == prog.script
+    assert back.params == prog.params and back.args == prog.args
+
+
+def test_guest_command_runs_every_shard_and_scans_for_leaks(tmp_path):
+    from lua_syscall_harness.fuzz import runner
+
+    cmd = runner.guest_command(tmp_path / "exec", tmp_path / "corpus", 30, tmp_path / "stress",
+                               20, shards=2)
+    assert "0/2" in cmd and "1/2" in cmd and "wait $pid1" in cmd
+    assert cmd.index("stress") > cmd.index("wait $pid1")
+    assert cmd.count("echo scan") >= 2 and "echo clear" in cmd

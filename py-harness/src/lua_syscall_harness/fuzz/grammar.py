@@ -548,7 +548,7 @@ def make_params(g: Gen, script: bytes) -> tuple[dict[str, int], list[int | str]]
     if g.chance(0.02):
         params["reg_ptr"] = r.choice((1, 2))
     params["mem_limit"] = r.choice((65536, 262144, 1 << 20, 1 << 20, 4 << 20))
-    params["insn_limit"] = r.choice((1000, 20000, 100000, 100000, 500000))
+    params["insn_limit"] = r.choice((1000, 20000, 100000, 100000, 300000))
     if g.chance(0.1):
         params["nth_reg"] = r.randint(1, 300)
     if g.chance(0.1):
@@ -560,7 +560,8 @@ def make_params(g: Gen, script: bytes) -> tuple[dict[str, int], list[int | str]]
         params["call_flags"] = r.choice((1, 0x80000000))
     if g.chance(0.02):
         params["args_ptr"] = r.choice((1, 2))
-    params["alarm_ms"] = r.choice((1, 5, 300, 1000, 1000, 1000))
+    # Mostly a timer that only ends calls blocked for good; sometimes a signal mid-script.
+    params["alarm_ms"] = r.choice((1, 20)) if g.chance(0.1) else r.choice((200, 500))
     pool: list[int | str] = [layout.ARG_SELF, *layout.FDS, layout.DATA, layout.HOLE, 0,
                              -1, MAXINT, MININT]
     args = [r.choice(pool) for _ in range(r.randint(0, 6))]
