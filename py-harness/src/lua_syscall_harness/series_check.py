@@ -11,6 +11,7 @@ The report lists, per commit, which feature options were on.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -106,6 +107,12 @@ def check(first: str = LUA_IMPORT_TAG) -> list[CommitBuild]:
         wt = _worktree()
     out = work_dir() / "out"
     out.mkdir(parents=True, exist_ok=True)
+    # One check at a time: two would build in the same worktree and output directory.
+    lock = (work_dir() / ".lock").open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as e:
+        raise HarnessError(f"another `series check` is running in {work_dir()}") from e
     results = []
     for n, commit in enumerate(commits, 1):
         say(f"[{n}/{len(commits)}] building {commit[:12]} "
