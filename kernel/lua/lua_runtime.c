@@ -610,8 +610,10 @@ struct lua_runtime *lua_runtime_create(const struct lua_runtime_limits *limits)
  * lua_runtime_destroy() - close a state and free its memory
  * @rt: the state, or NULL
  *
- * Finalizers (__gc, __close) still run, but the first hook or API call in
- * them raises an error.
+ * Finalizers (__gc, __close) still run; Lua code in them stops at its
+ * first count hook.  API calls are not counted: the finalizers of the
+ * auxiliary library's buffers free their memory through them, and an
+ * abort raised there would leak it.
  *
  * Context: process context, may sleep.
  */
@@ -622,6 +624,7 @@ void lua_runtime_destroy(struct lua_runtime *rt)
 	might_sleep();
 	rt->abort = -ESHUTDOWN;
 	rt->running = NULL;
+	rt->ticks.left = LONG_MAX;
 	lua_close(rt->L);
 	WARN_ON_ONCE(rt->mem_used);
 	kfree(rt);

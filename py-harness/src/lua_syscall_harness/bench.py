@@ -58,7 +58,8 @@ def run(guest_args: list[str], *, timeout: float, skip_build: bool = False,
     else:
         khz = "1000000"
     res = vm.run(command, variant=VARIANT, timeout=timeout, stream=True, cpus=2,
-                 append=f"tsc_early_khz={khz} tsc=reliable", icount_shift=icount_shift)
+                 append=f"tsc_early_khz={khz} tsc=reliable", icount_shift=icount_shift,
+                 smp_sockets=True)
     if res.returncode != 0:
         raise HarnessError(f"bench guest: {res.failure_reason()}; serial log {res.serial_log}")
     splats = logscan.splats(res.serial)

@@ -39,6 +39,10 @@ def _cell(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "lost": sum(r["lost"] for r in runs),
         "misses": sum(r["misses"] for r in runs),
         "loadgen_cpu_frac": statistics.mean(r["cpu_frac"] for r in runs),
+        # memcached's own CPU time per request (tick-sampled): under icount, its instructions
+        "server_us_per_request": statistics.mean(r["server_cpu_frac"] / r["tps"] * 1e6
+                                                 for r in runs if r["tps"]) if any(
+                                                     r["tps"] for r in runs) else None,
         "server_cpu_frac": statistics.mean(r["server_cpu_frac"] for r in runs),
     }
 
@@ -63,6 +67,9 @@ def summarize(doc: dict[str, Any]) -> dict[str, Any]:
                 if base:
                     ratios[v][s] = {"tps_ratio": c["tps"] / base["tps"],
                                     "mean_latency_ratio": c["mean_us"] / base["mean_us"]}
+                    if c.get("server_us_per_request") and base.get("server_us_per_request"):
+                        ratios[v][s]["server_cpu_per_request_ratio"] = (
+                            c["server_us_per_request"] / base["server_us_per_request"])
     loads = []
     for r in doc["runs"]:
         if "load_fraction" in r:
@@ -84,8 +91,8 @@ def _fmt(x: float | None, spec: str) -> str:
 def markdown(summary: dict[str, Any]) -> str:
     lines = ["| value size | variant | TPS | vs stock | mean µs | vs stock | p99 µs "
              "| syscalls/GET | datagrams/crossing | datagrams/batch call | lost | server CPU "
-             "| loadgen CPU |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| loadgen CPU | server µs/GET | vs stock |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     table, ratios = summary["table"], summary["ratios"]
     sizes = sorted({int(s) for v in table.values() for s in v})
     for s in sizes:
@@ -100,7 +107,9 @@ def markdown(summary: dict[str, Any]) -> str:
                 f"| {c['p99_us']:.0f} | {_fmt(c['syscalls_per_request'], '.3f')} "
                 f"| {_fmt(c['datagrams_per_crossing'], '.1f')} "
                 f"| {_fmt(c['datagrams_per_batch_call'], '.1f')} | {c['lost']} "
-                f"| {c['server_cpu_frac']:.2f} | {c['loadgen_cpu_frac']:.2f} |")
+                f"| {c['server_cpu_frac']:.2f} | {c['loadgen_cpu_frac']:.2f} "
+                f"| {_fmt(c.get('server_us_per_request'), '.2f')} "
+                f"| {_fmt(r.get('server_cpu_per_request_ratio'), '.2f')} |")
     if summary["offered_loads"]:
         lines += ["", "Offered load (fixed rate, 64-byte values):", "",
                   "| offered/s | variant | TPS | mean µs | p99 µs | syscalls/GET |",

@@ -65,7 +65,8 @@ def new_run_dir() -> Path:
 
 
 def qemu_command(kernel: Path, run_dir: Path, accel_name: str, *, memory_mb: int, cpus: int,
-                 append: str = "", icount_shift: int | None = None) -> list[str]:
+                 append: str = "", icount_shift: int | None = None,
+                 smp_sockets: bool = False) -> list[str]:
     cmdline = [
         "console=ttyS0", f"root={ROOT_TAG}", "rootfstype=9p",
         "rootflags=trans=virtio,version=9p2000.L,msize=512000,cache=loose", "ro",
@@ -82,9 +83,11 @@ def qemu_command(kernel: Path, run_dir: Path, accel_name: str, *, memory_mb: int
     return [
         "qemu-system-x86_64", "-nodefaults", "-no-user-config", "-display", "none",
         "-no-reboot", "-machine", "pc", "-accel", accel_opt, *icount, *cpu,
-        # One CPU per socket: SeaBIOS's MP table lists one CPU per package, and our kernels
-        # have no ACPI, so `-smp 2` as two cores of one socket would boot with one CPU.
-        "-smp", f"{cpus},sockets={cpus},cores=1,threads=1", "-m", str(memory_mb),
+        # SeaBIOS's MP table lists one CPU per package and our kernels have no ACPI, so
+        # `-smp N` (N cores of one socket) boots with ONE CPU; smp_sockets=True (N sockets)
+        # really gives N. The default keeps the one-CPU guest the test suite was tuned on.
+        "-smp", f"{cpus},sockets={cpus},cores=1,threads=1" if smp_sockets else str(cpus),
+        "-m", str(memory_mb),
         "-kernel", str(kernel), "-append", " ".join(cmdline),
         "-fsdev", "local,id=root,path=/,security_model=none,readonly=on,multidevs=remap",
         "-device", f"virtio-9p-pci,fsdev=root,mount_tag={ROOT_TAG}",
@@ -131,6 +134,7 @@ def run(
     stream: bool = False,
     append: str = "",
     icount_shift: int | None = None,
+    smp_sockets: bool = False,
 ) -> VmResult:
     """Boot the kernel, run command (a shell command line) in the guest, return its result."""
     kernel = kernel or kernel_image(variant)
@@ -139,7 +143,7 @@ def run(
     (run_dir / "command.sh").write_text(command + "\n")
     (run_dir / "cwd").write_text(str(cwd))
     argv = qemu_command(kernel, run_dir, accel_name, memory_mb=memory_mb, cpus=cpus,
-                        append=append, icount_shift=icount_shift)
+                        append=append, icount_shift=icount_shift, smp_sockets=smp_sockets)
     (run_dir / "qemu.cmd").write_text(shlex.join(argv) + "\n")
     follower = _OutputFollower(run_dir / "output") if stream else None
     if follower:

@@ -20,7 +20,10 @@ DOC = {"kernel": "6.12", "cpus": 2, "loadavg_before": "0", "loadavg_after": "0",
 def test_ratios_and_rates():
     s = bench_report.summarize(DOC)
     assert s["table"]["stock"]["64"]["tps"] == 200.0
-    assert s["ratios"]["lua"]["64"] == {"tps_ratio": 2.0, "mean_latency_ratio": 0.5}
+    ratios = s["ratios"]["lua"]["64"]
+    assert (ratios["tps_ratio"], ratios["mean_latency_ratio"]) == (2.0, 0.5)
+    # memcached CPU per request: mean(1/100, 1/300) s for stock, 1/400 s for lua
+    assert abs(ratios["server_cpu_per_request_ratio"] - 0.375) < 1e-9
     assert s["table"]["lua"]["64"]["syscalls_per_request"] == 0.1
     assert s["table"]["lua"]["64"]["datagrams_per_crossing"] == 20.0
     assert s["table"]["lua"]["64"]["reps"] == 2  # the fixed-rate run is not a saturation run

@@ -138,3 +138,15 @@ def test_guest_command_runs_every_shard_and_scans_for_leaks(tmp_path):
     assert "0/2" in cmd and "1/2" in cmd and "wait $pid1" in cmd
     assert cmd.index("stress") > cmd.index("wait $pid1")
     assert cmd.count("echo scan") >= 2 and "echo clear" in cmd
+
+
+def test_sigsegv_is_excused_only_with_fault_injection_armed():
+    armed = corpus.Program(1, b"", {"nth_call": 3})
+    plain = corpus.Program(2, b"", {})
+    out_armed = corpus.Outcome(1, crash="worker killed by signal 11")
+    out_plain = corpus.Outcome(2, crash="worker killed by signal 11")
+    out_abort = corpus.Outcome(1, crash="worker killed by signal 6")
+    for out, prog in ((out_armed, armed), (out_plain, plain), (out_abort, armed)):
+        out.excuse_injected_fault(prog)
+    assert not out_armed.failed and out_armed.crash_excused
+    assert out_plain.failed and out_abort.failed

@@ -78,6 +78,11 @@ class FuzzReport:
             f"leak scan), {len(self.errnos)} distinct errnos")
         for name, count in sorted(self.errnos.items(), key=lambda kv: (-kv[1], kv[0])):
             print(f"  {count:7d}  {name}", flush=True)
+        excused = [o for o in self.outcomes.values() if o.crash_excused]
+        if excused:
+            say(f"{len(excused)} executor workers killed by SIGSEGV with fail-nth armed "
+                f"(programs {', '.join(str(o.id) for o in excused[:10])}): expected, "
+                "the injected fault hit the delivery of the SIGALRM that ends a call")
         for line in self.stress_lines:
             print(f"  stress: {line}", flush=True)
         say(f"kmemleak: {len(self.leaks)} unreferenced objects, "
@@ -176,6 +181,8 @@ def run(*, seed: int | str, programs: int | None, seconds: int, stress_seconds: 
     report.errnos = corpus.errno_histogram(report.outcomes.values())
     by_id = {p.id: p for p in progs}
     for outcome in report.outcomes.values():
+        if outcome.id in by_id:
+            outcome.excuse_injected_fault(by_id[outcome.id])
         if outcome.failed and outcome.id in by_id:
             report.failing.append(keep_failing(by_id[outcome.id], outcome, res.run_dir))
     report.kernel_splats = logscan.splats(leaks.without_oom_reports(res.serial))
