@@ -26,14 +26,6 @@ TRACE_EVENT(lua_syscall_nested,
 		      __entry->args[2], __entry->args[3], __entry->args[4],
 		      __entry->args[5], __entry->ret)
 );
-		__entry->ret = ret;
-	),
-
-	TP_printk("nr=%u args=(%lx, %lx, %lx, %lx, %lx, %lx) ret=%ld",
-		  __entry->nr, __entry->args[0], __entry->args[1],
-		  __entry->args[2], __entry->args[3], __entry->args[4],
-		  __entry->args[5], __entry->ret)
-);
 
 #endif /* _TRACE_LUA_SYSCALL_H */
 
