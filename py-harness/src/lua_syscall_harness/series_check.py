@@ -131,9 +131,9 @@ def check(first: str = LUA_IMPORT_TAG) -> list[CommitBuild]:
 
 
 def table(results: list[CommitBuild]) -> str:
-    rows = ["| # | commit | subject | build | options on |", "|---|---|---|---|---|"]
+    rows = ["| # | commit | subject | build + boot | options on |", "|---|---|---|---|---|"]
     for n, r in enumerate(results, 1):
-        verdict = "ok, 0 warnings" if not r.problems else f"{len(r.problems)} problems"
+        verdict = "ok, 0 warnings, clean boot" if not r.problems else f"{len(r.problems)} problems"
         rows.append(f"| {n} | {r.commit[:12]} | {r.subject} | {verdict} ({r.seconds:.0f} s) | "
                     f"{', '.join(r.features) or '-'} |")
     return "\n".join(rows)
