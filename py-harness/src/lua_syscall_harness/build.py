@@ -48,9 +48,14 @@ def unmet_options(wanted: dict[str, str], actual: dict[str, str]) -> list[str]:
 
 
 def make_args(variant: str) -> list[str]:
+    return make_args_for(kernel_tree(), variant_dir(variant))
+
+
+def make_args_for(source: Path, out: Path) -> list[str]:
+    """make of the kernel tree at source, out of tree in out, with ccache."""
     jobs = os.cpu_count() or 2
-    return ["make", "-C", str(kernel_tree()), f"O={variant_dir(variant)}", "ARCH=x86_64",
-            f"-j{jobs + 1}", "CC=ccache gcc", "HOSTCC=ccache gcc"]
+    return ["make", "-C", str(source), f"O={out}", "ARCH=x86_64", f"-j{jobs + 1}",
+            "CC=ccache gcc", "HOSTCC=ccache gcc"]
 
 
 def ccache_env() -> dict[str, str]:

@@ -49,22 +49,16 @@ def _worktree() -> Path:
     return wt
 
 
-def _make(wt: Path, out: Path) -> list[str]:
-    jobs = (os.cpu_count() or 2) + 1
-    return ["make", "-C", str(wt), f"O={out}", "ARCH=x86_64", f"-j{jobs}",
-            "CC=ccache gcc", "HOSTCC=ccache gcc"]
-
-
 def build_commit(wt: Path, out: Path, config: Path, commit: str) -> CommitBuild:
     subject = git(wt, "log", "-1", "--format=%s", commit)
     clock = Stopwatch()
     git(wt, "checkout", "-q", "-f", "--detach", commit)
     shutil.copyfile(config, out / ".config")
     env = build.ccache_env()
-    run([*_make(wt, out), "olddefconfig"], env=env, capture=True)
+    run([*build.make_args_for(wt, out), "olddefconfig"], env=env, capture=True)
     log = out / "build.log"
     with log.open("w") as logf:
-        rc = subprocess.run([*_make(wt, out), "bzImage"], env={**os.environ, **env},
+        rc = subprocess.run([*build.make_args_for(wt, out), "bzImage"], env={**os.environ, **env},
                             stdout=logf, stderr=subprocess.STDOUT).returncode
     text = log.read_text()
     problems = [ln for ln in text.splitlines() if _WARNING.search(ln)]
