@@ -95,8 +95,13 @@ def _fuzz(args: argparse.Namespace) -> int:
         runner.minimise_kept(Path(args.minimise), args.variant)
         return 0
     seed = args.seed if args.seed is not None else int(time.time())
+    per_boot = (runner.PROGRAMS_PER_BOOT if args.programs_per_boot is None
+                else args.programs_per_boot)
+    if (args.programs is not None and args.programs < 1) or per_boot < 1:
+        raise HarnessError("--programs and --programs-per-boot must be at least 1")
     report = runner.run(seed=seed, programs=args.programs, seconds=args.seconds,
-                        stress_seconds=args.stress_seconds, variant=args.variant)
+                        stress_seconds=args.stress_seconds, variant=args.variant,
+                        programs_per_boot=per_boot)
     report.print()
     return 1 if report.problems() else 0
 
@@ -180,13 +185,16 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("fuzz", help="fuzz and stress both system calls in the debug kernel",
                        description="Generate random Lua programs from a seed, run them through "
-                       "both system calls in one boot of the debug kernel within a time budget, "
-                       "then the stress program and a kmemleak scan; exit 1 on any kernel "
-                       "splat, dead executor or leak.")
+                       "both system calls in the debug kernel within a time budget (a long run "
+                       "over several boots), then the stress program, with a kmemleak scan "
+                       "in every boot; exit 1 on any kernel splat, dead executor or leak.")
     s.add_argument("--seconds", type=int, default=150, help="fuzzing budget in the guest")
     s.add_argument("--seed", help="reproduce a run (default: the current time)")
     s.add_argument("--programs", type=int, help="programs to generate (default: enough for "
                    "the budget)")
+    s.add_argument("--programs-per-boot", type=int,
+                   help="split longer runs over several boots (default 3000: the debug "
+                   "kernel's stack depot fills up after ~10,000 programs)")
     s.add_argument("--stress-seconds", type=int, default=60,
                    help="stress budget after the fuzzing (0: no stress)")
     s.add_argument("--minimise", metavar="FAILING_LUA",

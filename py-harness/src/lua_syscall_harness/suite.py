@@ -93,7 +93,7 @@ def run_guest_suite(report: Report) -> None:
 
 
 # The short fuzz + stress run of the test job (`lua-syscall fuzz` runs longer ones).
-FUZZ_SECONDS = 110
+FUZZ_SECONDS = 100
 STRESS_SECONDS = 45
 FUZZ_SEED_ENV = "LUA_SYSCALL_FUZZ_SEED"
 

@@ -150,3 +150,45 @@ def test_sigsegv_is_excused_only_with_fault_injection_armed():
         out.excuse_injected_fault(prog)
     assert not out_armed.failed and out_armed.crash_excused
     assert out_plain.failed and out_abort.failed
+
+
+def test_long_run_is_split_over_boots_with_budget_shares():
+    from lua_syscall_harness.fuzz import runner
+
+    progs = [corpus.Program(i, b"") for i in range(10500)]
+    boots = runner.split_into_boots(progs, 2100, programs_given=True, per_boot=4000)
+    assert len(boots) == 3
+    assert [p.id for chunk, _ in boots for p in chunk] == list(range(10500))
+    assert all(len(chunk) <= 4000 for chunk, _ in boots)
+    assert sum(secs for _, secs in boots) == 2100
+
+
+def test_time_only_run_gets_the_boots_its_budget_could_fill():
+    from lua_syscall_harness import suite
+    from lua_syscall_harness.fuzz import runner
+
+    budget = suite.FUZZ_SECONDS  # the test job's run: one boot
+    short = [corpus.Program(i, b"") for i in range(budget * runner.PROGRAMS_PER_SECOND)]
+    assert len(runner.split_into_boots(short, budget, programs_given=False)) == 1
+    long_ = [corpus.Program(i, b"") for i in range(3000 * runner.PROGRAMS_PER_SECOND)]
+    boots = runner.split_into_boots(long_, 3000, programs_given=False, per_boot=4000)
+    assert len(boots) == -(-3000 * runner.FASTEST_RATE // 4000)
+    assert all(len(chunk) >= secs * runner.FASTEST_RATE for chunk, secs in boots)
+
+
+def test_stack_depot_stats_are_read_and_a_full_depot_is_explained(tmp_path):
+    from lua_syscall_harness.fuzz import runner
+
+    cmd = runner.guest_command(tmp_path / "exec", tmp_path / "corpus", 30, None, 0)
+    assert "stackdepot/stats" in cmd
+    stats = tmp_path / "stackdepot"
+    stats.write_text("pools: 4242\npersistent_count: 10\nfreelist_size: 0\n")
+    assert runner.depot_pools(stats) == 4242
+    assert runner.depot_pools(tmp_path / "absent") is None
+    report = runner.FuzzReport(seed=1, generated=1, run_dirs=[tmp_path], leak_scans=1)
+    assert report.problems() == []
+    report.kernel_splats.append("boot 1 of 1: WARNING: CPU: 0 PID: 1 at lib/stackdepot.c:252 "
+                                "Stack depot reached limit capacity")
+    assert any("--programs-per-boot" in p for p in report.problems())
+    report.leak_scans = 0
+    assert any("kmemleak scan ran in 0 of 1 boots" in p for p in report.problems())
