@@ -82,6 +82,7 @@
 #define MAX_CALLS	8
 #define WATCHDOG_S	60	/* a program running longer is killed */
 #define WORKER_BATCH	400	/* programs per worker: leaks of scripts stay small */
+#define SEGV_EXIT	99	/* a worker's exit status after a SIGSEGV */
 #define RESULTS_FD	3
 #define KMSG_FD		4
 
@@ -113,6 +114,8 @@ struct progress {
 	volatile long index;
 	volatile long done;
 	volatile time_t started;
+	volatile int segv_code;		/* si_code of a worker's SIGSEGV */
+	volatile unsigned long segv_addr;
 };
 
 static struct program *progs;
@@ -397,6 +400,21 @@ static void on_signal(int sig)
 	(void)sig;	/* only to interrupt system calls */
 }
 
+/*
+ * A SIGSEGV the kernel sends because it could not deliver another signal or
+ * return from one (SI_KERNEL: an injected fault in the signal frame) must be
+ * told from a fault of the worker itself (SEGV_MAPERR, ...): note which one
+ * for the supervisor and die.
+ */
+static void on_segv(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	progress->segv_code = si->si_code;
+	progress->segv_addr = (unsigned long)si->si_addr;
+	_exit(SEGV_EXIT);
+}
+
 static void set_alarm(int ms)
 {
 	struct itimerval it = { .it_value = { ms / 1000, (ms % 1000) * 1000 } };
@@ -544,8 +562,10 @@ static void worker(long first)
 {
 	unsigned long mem_cur = 0, insn_cur = 0;
 	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction segv = { .sa_sigaction = on_segv, .sa_flags = SA_SIGINFO };
 	long i;
 
+	sigaction(SIGSEGV, &segv, NULL);
 	sigaction(SIGALRM, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGUSR2, &sa, NULL);
@@ -571,7 +591,11 @@ static void worker(long first)
 
 static const char *describe(int status, char *buf, size_t n)
 {
-	if (WIFSIGNALED(status))
+	if (WIFEXITED(status) && WEXITSTATUS(status) == SEGV_EXIT)
+		snprintf(buf, n, "SIGSEGV %s (si_code %d, address %#lx)",
+			 progress->segv_code == SI_KERNEL ? "from the kernel" : "in user space",
+			 progress->segv_code, progress->segv_addr);
+	else if (WIFSIGNALED(status))
 		snprintf(buf, n, "killed by signal %d", WTERMSIG(status));
 	else
 		snprintf(buf, n, "exited with status %d", WEXITSTATUS(status));
@@ -623,12 +647,13 @@ int main(int argc, char **argv)
 
 	while (next < nprogs && !(deadline && time(NULL) >= deadline)) {
 		int status = 0;
-		char how[64];
+		char how[128];
 		pid_t pid, w;
 
 		progress->index = next;
 		progress->done = next;
 		progress->started = time(NULL);
+		progress->segv_code = 0;
 		pid = fork();
 		if (pid < 0)
 			die("fork");

@@ -143,13 +143,23 @@ def test_guest_command_runs_every_shard_and_scans_for_leaks(tmp_path):
 def test_sigsegv_is_excused_only_with_fault_injection_armed():
     armed = corpus.Program(1, b"", {"nth_call": 3})
     plain = corpus.Program(2, b"", {})
-    out_armed = corpus.Outcome(1, crash="worker killed by signal 11")
-    out_plain = corpus.Outcome(2, crash="worker killed by signal 11")
+    kernel = "worker SIGSEGV from the kernel (si_code 128, address 0)"
+    out_armed = corpus.Outcome(1, crash=kernel)
+    out_plain = corpus.Outcome(2, crash=kernel)
+    out_own = corpus.Outcome(1, crash="worker SIGSEGV in user space (si_code 1, address 0x8)")
     out_abort = corpus.Outcome(1, crash="worker killed by signal 6")
-    for out, prog in ((out_armed, armed), (out_plain, plain), (out_abort, armed)):
+    for out, prog in ((out_armed, armed), (out_plain, plain), (out_own, armed),
+                      (out_abort, armed)):
         out.excuse_injected_fault(prog)
     assert not out_armed.failed and out_armed.crash_excused
-    assert out_plain.failed and out_abort.failed
+    assert out_plain.failed and out_own.failed and out_abort.failed
+
+
+def test_executor_tells_a_kernel_sigsegv_from_its_own():
+    from lua_syscall_harness.fuzz import tools
+
+    text = tools.source(tools.FUZZ_EXEC).read_text()
+    assert f'"{corpus.KERNEL_SIGSEGV[len("SIGSEGV "):]}"' in text and "SI_KERNEL" in text
 
 
 def test_long_run_is_split_over_boots_with_budget_shares():

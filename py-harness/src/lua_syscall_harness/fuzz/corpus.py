@@ -85,6 +85,10 @@ def read_corpus_bytes(data: bytes) -> list[Program]:
     return out
 
 
+KERNEL_SIGSEGV = "SIGSEGV from the kernel"
+"""How lua_fuzz_exec describes a worker killed by a SIGSEGV with si_code SI_KERNEL."""
+
+
 @dataclass
 class Outcome:
     """What happened to one program in the guest."""
@@ -104,10 +108,11 @@ class Outcome:
         return bool(self.splats or (self.crash and not self.crash_excused) or not self.info_ok)
 
     def excuse_injected_fault(self, prog: Program) -> None:
-        """A SIGSEGV is expected when fail-nth was armed: the injected failure may hit the
-        copy that sets up the frame of the SIGALRM that ends the call, and the kernel then
-        kills the task with SIGSEGV (as for any signal it cannot deliver)."""
-        if (self.crash and "signal 11" in self.crash
+        """A SIGSEGV from the kernel (si_code SI_KERNEL) is expected when fail-nth was
+        armed: the injected failure may hit the copy that sets up the frame of the SIGALRM
+        that ends the call, and the kernel then sends SIGSEGV (as for any signal it cannot
+        deliver). A SIGSEGV of the worker's own (a page fault) is never excused."""
+        if (self.crash and KERNEL_SIGSEGV in self.crash
                 and (prog.params.get("nth_reg") or prog.params.get("nth_call"))):
             self.crash_excused = "fault injected into signal delivery"
 

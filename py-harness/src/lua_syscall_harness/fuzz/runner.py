@@ -101,9 +101,9 @@ class FuzzReport:
             print(f"  {count:7d}  {name}", flush=True)
         excused = [o for o in self.outcomes.values() if o.crash_excused]
         if excused:
-            say(f"{len(excused)} executor workers killed by SIGSEGV with fail-nth armed "
-                f"(programs {', '.join(str(o.id) for o in excused[:10])}): expected, "
-                "the injected fault hit the delivery of the SIGALRM that ends a call")
+            say(f"{len(excused)} executor workers got a SIGSEGV from the kernel with "
+                f"fail-nth armed (programs {', '.join(str(o.id) for o in excused[:10])}): "
+                "expected, the injected fault hit the delivery of the SIGALRM that ends a call")
         for line in self.stress_lines:
             print(f"  stress: {line}", flush=True)
         say(f"kmemleak: {len(self.leaks)} unreferenced objects, "
