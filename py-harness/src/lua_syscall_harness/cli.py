@@ -89,12 +89,15 @@ def _b4(args: argparse.Namespace) -> int:
 def _fuzz(args: argparse.Namespace) -> int:
     from .fuzz import runner
 
+    seed = args.seed if args.seed is not None else int(time.time())
+    if args.program is not None:
+        say(f"program {args.program} of seed {seed}: {runner.extract(seed, args.program)}")
+        return 0
     tree.prepare()
     build.build(args.variant)
     if args.minimise:
-        runner.minimise_kept(Path(args.minimise), args.variant)
+        runner.minimise_kept(Path(args.minimise), args.variant, args.symptom)
         return 0
-    seed = args.seed if args.seed is not None else int(time.time())
     per_boot = (runner.PROGRAMS_PER_BOOT if args.programs_per_boot is None
                 else args.programs_per_boot)
     if (args.programs is not None and args.programs < 1) or per_boot < 1:
@@ -199,6 +202,11 @@ def parser() -> argparse.ArgumentParser:
                    help="stress budget after the fuzzing (0: no stress)")
     s.add_argument("--minimise", metavar="FAILING_LUA",
                    help="shrink a failing program the run kept (failing-N.lua) instead")
+    s.add_argument("--symptom", default="failure",
+                   help="with --minimise: what the program must still show, 'failure' (a "
+                   "splat, dead worker, broken fd) or an errno outcome such as call:EIO")
+    s.add_argument("--program", type=int, metavar="N",
+                   help="write program N of --seed to a file (to rerun or --minimise) instead")
     s.add_argument("--variant", choices=build.VARIANTS, default="debug")
     s.set_defaults(func=_fuzz)
 

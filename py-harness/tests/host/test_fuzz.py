@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from lua_syscall_harness.fuzz import corpus, grammar, layout, leaks, minimise, tools
 
 
@@ -202,3 +204,27 @@ def test_stack_depot_stats_are_read_and_a_full_depot_is_explained(tmp_path):
     assert any("--programs-per-boot" in p for p in report.problems())
     report.leak_scans = 0
     assert any("kmemleak scan ran in 0 of 1 boots" in p for p in report.problems())
+
+
+def test_extracted_program_is_the_seeds_program(tmp_path, monkeypatch):
+    from lua_syscall_harness.fuzz import runner
+
+    monkeypatch.setattr(runner, "fuzz_dir", lambda: tmp_path)
+    back = runner.read_kept(runner.extract("long-3", 17))
+    want = grammar.program("long-3", 17)
+    assert (back.script, back.params, back.args) == (want.script, want.params, want.args)
+
+
+def test_minimise_symptoms():
+    from lua_syscall_harness.fuzz import runner
+    from lua_syscall_harness.proc import HarnessError
+
+    eio = corpus.Outcome(1, reg=3, calls=[0, -5])
+    splat = corpus.Outcome(2, reg=3, splats=["WARNING: x"])
+    assert runner.symptom_check("call:EIO")(eio)
+    assert not runner.symptom_check("register:EIO")(eio)
+    assert not runner.symptom_check("call:EIO")(splat)
+    assert runner.symptom_check(runner.FAILURE)(splat)
+    assert not runner.symptom_check(runner.FAILURE)(eio)
+    with pytest.raises(HarnessError):
+        runner.symptom_check("EIO")

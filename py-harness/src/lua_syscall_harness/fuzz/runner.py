@@ -173,12 +173,39 @@ def read_results(run_dir: Path) -> dict[int, corpus.Outcome]:
     return corpus.parse_results(text)
 
 
-def keep_failing(prog: corpus.Program, outcome: corpus.Outcome, dest: Path) -> Path:
-    path = dest / f"failing-{prog.id}.lua"
-    header = (f"-- fuzz program {prog.id}: {outcome.crash or '; '.join(outcome.splats)}\n"
+def keep_program(prog: corpus.Program, path: Path, what: str) -> Path:
+    """Write prog as a file that read_kept() reads back: a header, its parameters, its text."""
+    header = (f"-- fuzz program {prog.id}: {what}\n"
               f"-- executor parameters: {prog.params_line()}\n")
     path.write_bytes(header.encode() + prog.script)
     return path
+
+
+def keep_failing(prog: corpus.Program, outcome: corpus.Outcome, dest: Path) -> Path:
+    return keep_program(prog, dest / f"failing-{prog.id}.lua",
+                        outcome.crash or "; ".join(outcome.splats))
+
+
+def extract(seed: int | str, index: int) -> Path:
+    """Program `index` of `seed` as a file to rerun or minimise on its own."""
+    return keep_program(grammar.program(seed, index),
+                        fuzz_dir() / f"program-{seed}-{index}.lua", f"seed {seed}")
+
+
+FAILURE = "failure"
+"""The symptom of a kept failing program: a splat, a dead or hung worker, a broken fd."""
+_ERRNO_SYMPTOM = re.compile(r"^(register|call):E\w+$")
+
+
+def symptom_check(symptom: str) -> Callable[[corpus.Outcome], bool]:
+    """What a minimised program must still show: FAILURE, or an errno outcome named as in
+    the run's histogram (register:ETIME, call:EIO)."""
+    if symptom == FAILURE:
+        return lambda o: o.failed
+    if not _ERRNO_SYMPTOM.match(symptom):
+        raise HarnessError(f"symptom {symptom!r}: expected {FAILURE!r}, register:EXXX or "
+                           "call:EXXX")
+    return lambda o: symptom in o.errnos()
 
 
 def split_into_boots(progs: Sequence[corpus.Program], seconds: int, programs_given: bool,
@@ -301,13 +328,14 @@ def guest_oracle(template: corpus.Program, symptom: Callable[[corpus.Outcome], b
     return oracle
 
 
-def minimise_kept(path: Path, variant: str = "debug") -> Path:
-    """Shrink a kept failing program while it still fails the same way; write <path>.min.lua."""
+def minimise_kept(path: Path, variant: str = "debug", symptom: str = FAILURE) -> Path:
+    """Shrink a kept program while it still shows symptom; write <path>.min.lua."""
     prog = read_kept(path)
     text = prog.script.decode("utf-8", errors="surrogateescape")
-    probe = guest_oracle(prog, lambda o: o.failed, variant)
+    probe = guest_oracle(prog, symptom_check(symptom), variant)
     if not probe([text])[0]:
-        raise HarnessError(f"{path} does not fail when run alone: nothing to minimise")
+        raise HarnessError(f"{path} does not show {symptom} when run alone: nothing to "
+                           "minimise")
     small = minimise.minimise(text, probe)
     out = path.with_suffix(".min.lua")
     out.write_text(f"-- minimised from {path.name}\n-- executor parameters: "
