@@ -55,6 +55,22 @@ def kernel_image(variant: str) -> Path:
     return image
 
 
+GUEST_TMPFS = ("/tmp", "/run", "/var/tmp", "/dev/shm")
+"""Where the guest mounts a tmpfs over the host's directory (see guest/init.sh)."""
+
+
+def guest_kept_paths(cwd: Path) -> list[str]:
+    """Host directories the guest's command needs (the working directory, the repository with
+    its venv, the build directory) that lie under one of GUEST_TMPFS: the guest holds them
+    aside before it mounts its tmpfs and puts them back on top."""
+    def under(path: str, top: str) -> bool:
+        return path == top or path.startswith(top + "/")
+
+    paths = sorted({str(p.resolve()) for p in (cwd, REPO_ROOT, build_root())})
+    outer = [p for i, p in enumerate(paths) if not any(under(p, q) for q in paths[:i])]
+    return [p for p in outer if any(under(p, top) for top in GUEST_TMPFS)]
+
+
 def new_run_dir() -> Path:
     base = runs_dir()
     base.mkdir(parents=True, exist_ok=True)
@@ -142,6 +158,7 @@ def run(
     run_dir = new_run_dir()
     (run_dir / "command.sh").write_text(command + "\n")
     (run_dir / "cwd").write_text(str(cwd))
+    (run_dir / "keep").write_text("".join(f"{path}\n" for path in guest_kept_paths(cwd)))
     argv = qemu_command(kernel, run_dir, accel_name, memory_mb=memory_mb, cpus=cpus,
                         append=append, icount_shift=icount_shift, smp_sockets=smp_sockets)
     (run_dir / "qemu.cmd").write_text(shlex.join(argv) + "\n")

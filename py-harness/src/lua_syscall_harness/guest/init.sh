@@ -13,12 +13,31 @@ ln -sf /proc/self/fd /dev/fd
 ln -sf /proc/self/fd/0 /dev/stdin
 ln -sf /proc/self/fd/1 /dev/stdout
 ln -sf /proc/self/fd/2 /dev/stderr
-mkdir -p /dev/pts /dev/shm
+mkdir -p /dev/pts /dev/shm /dev/lsout
 mount -t devpts devpts /dev/pts
+lsout=
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 lsout /dev/lsout && lsout=1
+
+# A repository or build directory under /tmp (or another directory covered by a tmpfs
+# below) would vanish: hold each path in "keep" aside and put it back on the tmpfs.
+keep() {
+	[ -n "$lsout" ] && [ -f /dev/lsout/keep ] || return 0
+	i=0
+	while IFS= read -r path; do
+		i=$((i + 1))
+		if [ "$1" = hold ]; then
+			mkdir -p "/dev/keep/$i" && mount --bind "$path" "/dev/keep/$i"
+		else
+			mkdir -p "$path" && mount --move "/dev/keep/$i" "$path"
+		fi
+	done </dev/lsout/keep
+}
+keep hold
 mount -t tmpfs shm /dev/shm
 mount -t tmpfs tmp /tmp
 mount -t tmpfs run /run
 mount -t tmpfs vartmp /var/tmp
+keep restore
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
@@ -26,7 +45,7 @@ ip link set lo up 2>/dev/null
 hostname lua-syscall-guest 2>/dev/null
 
 mkdir /run/lsout
-if mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 lsout /run/lsout; then
+if [ -n "$lsout" ] && mount --move /dev/lsout /run/lsout; then
 	echo "lua-syscall-guest: running command" >/dev/console
 	cd "$(cat /run/lsout/cwd)" || cd /
 	# Append mode: tools that reopen /dev/stdout (the kselftest runner) must not
