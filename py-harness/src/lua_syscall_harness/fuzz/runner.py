@@ -52,6 +52,7 @@ DEPOT_MAX_POOLS = 8192
 class FuzzReport:
     seed: int | str
     generated: int
+    """Programs given to the boots (a time-only run generates more than it can run)."""
     outcomes: dict[int, corpus.Outcome] = field(default_factory=dict)
     errnos: Counter[str] = field(default_factory=Counter)
     failing: list[Path] = field(default_factory=list)
@@ -240,7 +241,7 @@ def run(*, seed: int | str, programs: int | None, seconds: int, stress_seconds: 
     boots = split_into_boots(progs, seconds, programs is not None, programs_per_boot)
     say(f"corpus generated in {clock}: {len(boots)} boot(s) of at most "
         f"{max(len(chunk) for chunk, _ in boots)} programs")
-    report = FuzzReport(seed=seed, generated=count)
+    report = FuzzReport(seed=seed, generated=sum(len(chunk) for chunk, _ in boots))
     by_id = {p.id: p for p in progs}
     for k, (chunk, boot_seconds) in enumerate(boots, 1):
         last = k == len(boots)
