@@ -229,3 +229,33 @@ def test_minimise_symptoms():
     assert not runner.symptom_check(runner.FAILURE)(eio)
     with pytest.raises(HarnessError):
         runner.symptom_check("EIO")
+
+
+def test_lua_tokens_join_back_into_any_text():
+    for i in range(300):
+        text = grammar.program("tokens", i).script.decode("utf-8", errors="surrogateescape")
+        assert "".join(minimise.tokens_of(text)) == text
+    odd = "x = 'unterminated\n--[==[ long\ncomment ]==] s = [[a]] .. \"q\\\"\" // 0x1F"
+    assert "".join(minimise.tokens_of(odd)) == odd
+    assert [t.strip() for t in minimise.tokens_of("a.b..c...d")] == \
+        ["a", ".", "b", "..", "c", "...", "d"]
+
+
+def test_minimiser_drops_a_whole_block_ddmin_cannot_split():
+    text = ("return function(a, b) if (a + b) > 3 then pcall(function() end) end\n"
+            "return ~#'' end\n")
+    def spans(source):
+        tokens = minimise.tokens_of(source)
+        return {"".join(tokens[a:b + 1]).strip() for a, b in minimise.blocks(tokens)}
+
+    assert "if (a + b) > 3 then pcall(function() end) end" in spans(text)
+    assert "while x do y() end" in spans("while x do y() end z()")
+    assert "for k in t do y() end" in spans("for k in t do y() end")
+
+    def oracle(texts):  # "fails" while it still returns ~#'' from a function
+        return ["~#''" in t and t.count("function") >= 1 and t.count("end") >= 1 and
+                t.count("(") == t.count(")") for t in texts]
+
+    small = minimise.minimise(text, oracle)
+    assert "if" not in small and "pcall" not in small
+    assert "~#''" in small

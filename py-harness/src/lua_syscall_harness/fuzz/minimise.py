@@ -1,4 +1,6 @@
-"""Shrinking a failing program: delta debugging (ddmin) over lines, then over tokens.
+"""Shrinking a failing program: delta debugging (ddmin) over lines, then over Lua tokens,
+with a pass that drops whole blocks (`if ... end`, `function ... end`, bracketed
+expressions) that ddmin's aligned chunks cannot take out in one piece.
 
 The oracle takes a batch of candidate texts and says which still fail: every boot of the
 guest is expensive, so each round tests all its candidates in one run. A candidate fails
@@ -13,7 +15,58 @@ from collections.abc import Callable, Sequence
 
 Oracle = Callable[[Sequence[str]], Sequence[bool]]
 
-_TOKEN = re.compile(r"\s+|[^\s]+")
+# A Lua token and the blanks after it; whatever Lua would not lex (an unterminated string of
+# a near-valid program) falls to the last alternative, so the tokens always join back up.
+_TOKEN = re.compile(r"""
+    (?: --\[(?P<c>=*)\[.*?\](?P=c)\]      # long comment
+      | --[^\n]*                          # comment
+      | \[(?P<s>=*)\[.*?\](?P=s)\]        # long string
+      | "(?:\\.|[^"\\\n])*"? | '(?:\\.|[^'\\\n])*'?
+      | 0[xX][0-9a-fA-F]+ | \d+
+      | [A-Za-z_]\w*
+      | \.\.\. | \.\. | == | ~= | <= | >= | << | >> | // | ::
+      | \S
+    ) \s* | \s+
+""", re.VERBOSE | re.DOTALL)
+_OPENERS = {"function", "if", "do", "(", "{", "["}
+_CLOSERS = {"end", ")", "}", "]"}
+
+
+def tokens_of(text: str) -> list[str]:
+    return [m.group(0) for m in _TOKEN.finditer(text)]
+
+
+def blocks(tokens: list[str]) -> list[tuple[int, int]]:
+    """(first, last) token index of every balanced block; a `do` of while/for shares their end."""
+    words = [t.strip() for t in tokens]
+    out, stack = [], []
+    for i, word in enumerate(words):
+        if word in _OPENERS:
+            loop_do = word == "do" and any(w in ("while", "for") for _, w in stack[-1:])
+            stack.append((i, "loop-do" if loop_do else word))
+        elif word in ("while", "for"):
+            stack.append((i, word))
+        elif word in _CLOSERS:
+            while stack and stack[-1][1] == "loop-do":
+                stack.pop()
+            if stack:
+                first, _ = stack.pop()
+                out.append((first, i))
+    return out
+
+
+def drop_blocks(tokens: list[str], oracle: Oracle, max_rounds: int = 64) -> list[str]:
+    """Remove the block whose removal leaves the smallest failing text, while one does."""
+    for _ in range(max_rounds):
+        candidates = [tokens[:a] + tokens[b + 1:] for a, b in blocks(tokens)]
+        if not candidates:
+            break
+        failing = [c for c, bad in zip(candidates, oracle(["".join(c) for c in candidates]),
+                                       strict=True) if bad]
+        if not failing:
+            break
+        tokens = min(failing, key=len)
+    return tokens
 
 
 def ddmin(units: list[str], join: Callable[[list[str]], str], oracle: Oracle,
@@ -42,9 +95,9 @@ def ddmin(units: list[str], join: Callable[[list[str]], str], oracle: Oracle,
 
 
 def minimise(text: str, oracle: Oracle, max_rounds: int = 64) -> str:
-    """A smaller text that still fails: first whole lines go, then tokens."""
+    """A smaller text that still fails: first whole lines go, then blocks, then tokens."""
     lines = text.splitlines(keepends=True)
     lines = ddmin(lines, "".join, oracle, max_rounds)
-    tokens = _TOKEN.findall("".join(lines))
+    tokens = drop_blocks(tokens_of("".join(lines)), oracle, max_rounds)
     tokens = ddmin(tokens, "".join, oracle, max_rounds)
-    return "".join(tokens)
+    return "".join(drop_blocks(tokens, oracle, max_rounds))
