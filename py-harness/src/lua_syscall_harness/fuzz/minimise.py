@@ -30,6 +30,7 @@ _TOKEN = re.compile(r"""
 """, re.VERBOSE | re.DOTALL)
 _OPENERS = {"function", "if", "do", "(", "{", "["}
 _CLOSERS = {"end", ")", "}", "]"}
+_LOOPS = {"while", "for"}
 
 
 def tokens_of(text: str) -> list[str]:
@@ -41,10 +42,9 @@ def blocks(tokens: list[str]) -> list[tuple[int, int]]:
     words = [t.strip() for t in tokens]
     out, stack = [], []
     for i, word in enumerate(words):
-        if word in _OPENERS:
-            loop_do = word == "do" and any(w in ("while", "for") for _, w in stack[-1:])
-            stack.append((i, "loop-do" if loop_do else word))
-        elif word in ("while", "for"):
+        if word == "do" and stack and stack[-1][1] in _LOOPS:
+            stack.append((i, "loop-do"))
+        elif word in _OPENERS or word in _LOOPS:
             stack.append((i, word))
         elif word in _CLOSERS:
             while stack and stack[-1][1] == "loop-do":
