@@ -4,7 +4,7 @@
  *
  * A state runs in process context on behalf of the current task.  It has a
  * memory budget (charged to the task's memory cgroup) and every call into
- * it has an instruction budget; a pending signal stops it, and it stops a
+ * it has an instruction budget; a fatal signal stops it, and it stops a
  * deep C recursion with a Lua error long before the kernel stack runs out.
  * Numbers are 64-bit integers.  Scripts are source text only.
  *
@@ -87,6 +87,7 @@ const char *lua_runtime_last_error(const struct lua_runtime *rt);
 void lua_runtime_get_stats(const struct lua_runtime *rt,
 			   struct lua_runtime_stats *stats);
 size_t lua_runtime_stack_left(void);
+int lua_runtime_abort(struct lua_State *L, int err);
 
 #endif /* CONFIG_LUA */
 

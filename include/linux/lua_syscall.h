@@ -9,6 +9,9 @@
 
 #include <linux/types.h>
 
+struct pt_regs;
+struct seccomp_nested;
+
 #define LUA_SYSCALL_NR_ARGS	6
 
 /**
@@ -36,19 +39,33 @@ extern const unsigned int arch_lua_syscall_nr_names;
 bool arch_lua_syscall_denied(unsigned int nr);
 
 /**
- * arch_lua_syscall - make a system call on behalf of the current task
- * @nr: the system call number, below arch_lua_syscall_nr_max()
+ * arch_lua_syscall_regs - the register frame of a nested system call
+ * @regs: filled in
+ * @nr: the system call number
  * @args: its arguments
  *
- * Runs the system call's implementation in the current context, as if the
- * task had made it, but without the entry work (seccomp, ptrace, audit):
- * the caller does what of that it needs.  Must not be used for calls for
- * which arch_lua_syscall_denied() is true.
+ * A copy of the task's user register frame with @nr and @args in place of
+ * the outer call's, for the system call's handler and for tracing.
+ */
+void arch_lua_syscall_regs(struct pt_regs *regs, unsigned int nr,
+			   const unsigned long *args);
+
+/**
+ * arch_lua_syscall - run a system call's handler for the current task
+ * @regs: its register frame, from arch_lua_syscall_regs()
+ * @nr: the system call number, below arch_lua_syscall_nr_max()
+ *
+ * Only the dispatch: the entry and exit work (seccomp, tracing, task work)
+ * is lua_nested_syscall()'s.  Must not be used for calls for which
+ * arch_lua_syscall_denied() is true.
  *
  * Return: what the system call returns.
  */
-long arch_lua_syscall(unsigned int nr, const unsigned long *args);
+long arch_lua_syscall(struct pt_regs *regs, unsigned int nr);
 
 unsigned int arch_lua_syscall_nr_max(void);
+
+long lua_nested_syscall(unsigned int nr, const unsigned long *args,
+			struct seccomp_nested *verdict);
 
 #endif /* _LINUX_LUA_SYSCALL_H */

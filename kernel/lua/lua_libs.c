@@ -119,17 +119,24 @@ static int luak_print(lua_State *L)
 	return 0;
 }
 
-/* collectgarbage("count") is a float (KiB): make it an integer (bytes) */
+/*
+ * collectgarbage("count") is a float (KiB): make it an integer (bytes).
+ * A full collection or a step traverses up to the whole heap: charge it
+ * to the budget first, at the collector's rate.
+ */
 static int luak_collectgarbage(lua_State *L)
 {
 	lua_CFunction orig = lua_tocfunction(L, lua_upvalueindex(1));
 	const char *opt = luaL_optstring(L, 1, "collect");
+	lua_Integer heap = (lua_Integer)lua_gc(L, LUA_GCCOUNT) * 1024 +
+			   lua_gc(L, LUA_GCCOUNTB);
 
 	if (!strcmp(opt, "count")) {
-		lua_pushinteger(L, (lua_Integer)lua_gc(L, LUA_GCCOUNT) * 1024 +
-				   lua_gc(L, LUA_GCCOUNTB));
+		lua_pushinteger(L, heap);
 		return 1;
 	}
+	if (!strcmp(opt, "collect") || !strcmp(opt, "step"))
+		luak_charge(L, heap / LUAK_GC_BYTES_PER_INSN);
 	return orig(L);
 }
 

@@ -4,7 +4,8 @@
  * the kernel's own helpers.  mem.get8/16/32/64(addr) and
  * mem.put8/16/32/64(addr, v) in native byte order, mem.read(addr, len) to a
  * string and mem.write(addr, s).  Addresses are user addresses of the
- * calling task; a fault fails the whole lua_syscall() with EFAULT.
+ * calling task; a fault fails the whole lua_syscall() with EFAULT and stops
+ * the script at once, even inside a pcall().
  *
  * Every user access completes before any Lua API call that may raise an
  * error, so no fault path holds anything across a longjmp.
@@ -28,8 +29,10 @@ static int mem_fault(struct lua_State *L, const char *what, unsigned long addr)
 				 "%s: bad address 0x%lx", what, addr);
 }
 
+/* Every function starts here: a fault needs the stack of a system call. */
 static void __user *mem_addr(struct lua_State *L)
 {
+	lua_syscall_check_stack(L);
 	return (void __user *)(unsigned long)luaL_checkinteger(L, 1);
 }
 

@@ -15,7 +15,7 @@
  * - time: a count hook runs every LUAK_HOOK_PERIOD VM instructions, and
  *   lua_lock(), taken by every API function, counts API calls so that C
  *   loops in the libraries are charged too.  Both reschedule, stop on a
- *   pending signal and enforce the per-call instruction budget.  Once a
+ *   fatal signal and enforce the per-call instruction budget.  Once a
  *   call is aborted, each later hook and API call raises the error again,
  *   so a script's pcall() cannot swallow it.
  * - kernel stack: LUAI_MAXCCALLS, the core's limit on nested C calls, is
@@ -139,6 +139,8 @@ static void *luak_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	}
 	rt->mem_used += nsize - osize;
 	rt->mem_peak = max(rt->mem_peak, rt->mem_used);
+	/* charged by the next check: an allocator must not raise */
+	rt->alloc_bytes += nsize - osize;
 	return p;
 }
 
@@ -174,9 +176,11 @@ static const char *luak_abort_msg(int err)
 	case -ETIME:
 		return "instruction budget exceeded";
 	case -EINTR:
-		return "interrupted by a signal";
-	default:
+		return "interrupted by a fatal signal";
+	case -ESHUTDOWN:
 		return "state is being closed";
+	default:
+		return "call aborted";
 	}
 }
 
@@ -200,9 +204,16 @@ static bool luak_check(struct lua_runtime *rt, u64 insns)
 {
 	if (rt->abort)
 		return true;
+	insns += rt->alloc_bytes / LUAK_GC_BYTES_PER_INSN;
+	rt->alloc_bytes %= LUAK_GC_BYTES_PER_INSN;
 	rt->call_insns += insns;
 	rt->insns += insns;
-	if (signal_pending(current))
+	/*
+	 * Only a fatal signal stops a call: any other one interrupts the
+	 * nested system call it arrives in, and the script decides what to
+	 * do with the work done so far.
+	 */
+	if (fatal_signal_pending(current))
 		rt->abort = -EINTR;
 	else if (rt->call_insns > rt->insn_limit)
 		rt->abort = -ETIME;
@@ -231,6 +242,29 @@ static void luak_count_hook(struct lua_State *L, struct lua_Debug *ar)
 
 	if (luak_check(rt, LUAK_HOOK_PERIOD))
 		luak_abort_call(L, rt);
+}
+
+/**
+ * lua_runtime_abort() - stop the running call at once
+ * @L: the Lua thread that runs it
+ * @err: the negative errno the call fails with
+ *
+ * Raises an error that no pcall() of the script can keep: every later API
+ * call and count hook of the call raises it again, and the call fails with
+ * @err.  For a C function of the script.
+ *
+ * Return: does not return.
+ */
+int lua_runtime_abort(struct lua_State *L, int err)
+{
+	struct lua_runtime *rt = luak_runtime(L);
+
+	if (!rt->abort)
+		rt->abort = err;
+	luak_abort_call(L, rt);
+	/* Not the innermost protected call's thread: raise on the next call. */
+	lua_pushstring(L, luak_abort_msg(rt->abort));
+	return lua_error(L);
 }
 
 /* Charge work done in C by a library function. */
@@ -339,7 +373,7 @@ int luak_strlib_check(void)
 	rt = luak_current_call();
 	if (rt)
 		return luak_check(rt, LUAK_TICK_BATCH);
-	if (signal_pending(current))
+	if (fatal_signal_pending(current))
 		return 1;
 	cond_resched();
 	return 0;
@@ -372,6 +406,7 @@ static void luak_call_begin(struct lua_runtime *rt)
 	rt->abort = 0;
 	rt->mem_failed = false;
 	rt->call_insns = 0;
+	rt->alloc_bytes = 0;
 	rt->soft_ncalls = 0;
 	rt->ticks.left = LUAK_TICK_BATCH;
 	rt->stack_entry = (unsigned long)__builtin_frame_address(0);
@@ -420,8 +455,8 @@ static int luak_call_end(struct lua_runtime *rt, int status)
 		/* lauxlib's buffers raise a plain error when out of memory */
 		if (rt->mem_failed && !strcmp(rt->errmsg, "not enough memory"))
 			err = -ENOMEM;
-		/* the string library's matcher stops on signals too */
-		if (signal_pending(current))
+		/* the string library's matcher stops on fatal signals too */
+		if (fatal_signal_pending(current))
 			err = -EINTR;
 		return err;
 	}
@@ -439,7 +474,7 @@ static int luak_call_end(struct lua_runtime *rt, int status)
  *
  * Context: process context, may sleep.
  * Return: 0, -EINVAL for a syntax error or a binary chunk, -ENOMEM when the
- * memory budget is exhausted, -EINTR on a pending signal.
+ * memory budget is exhausted, -EINTR on a fatal signal.
  */
 int lua_runtime_load(struct lua_runtime *rt, const char *chunk, size_t len,
 		     const char *name)
@@ -468,7 +503,7 @@ int lua_runtime_load(struct lua_runtime *rt, const char *chunk, size_t len,
  *
  * Context: process context, may sleep.
  * Return: 0; -ENOMEM when the memory budget is exhausted, -ETIME when the
- * instruction budget is, -EINTR on a pending signal, -%LUA_RUNTIME_ERUNTIME
+ * instruction budget is, -EINTR on a fatal signal, -%LUA_RUNTIME_ERUNTIME
  * for any other error raised by the function.
  */
 int lua_runtime_pcall(struct lua_runtime *rt, int nargs, int nresults)

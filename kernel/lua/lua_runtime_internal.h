@@ -27,6 +27,8 @@
  * @soft_ncalls: count of nested C calls at which the current call went
  *		below LUAK_STACK_SOFT, or 0
  * @call_insns:	instructions charged to the current call
+ * @alloc_bytes: bytes allocated since they were last charged as collector
+ *		work (see LUAK_GC_BYTES_PER_INSN)
  * @insn_limit:	per-call instruction budget
  * @insns:	instructions charged to all calls
  * @calls:	loads and protected calls
@@ -48,6 +50,7 @@ struct lua_runtime {
 	size_t mem_limit;
 	unsigned int soft_ncalls;
 	u64 call_insns;
+	size_t alloc_bytes;
 	u64 insn_limit;
 	u64 insns;
 	u64 calls;
@@ -62,6 +65,15 @@ struct lua_runtime {
 struct lua_runtime *luak_runtime(lua_State *L);
 int luak_open_libs(lua_State *L, void *arg);
 void luak_charge(lua_State *L, u64 insns);
+
+/*
+ * The garbage collector's work is proportional to the memory allocated
+ * (each step of the incremental collector pays off an allocation debt) and
+ * runs inside VM instructions and API calls that count as one: charge it to
+ * the instruction budget as one instruction per this many bytes allocated,
+ * about what marking and sweeping them costs next to a VM instruction.
+ */
+#define LUAK_GC_BYTES_PER_INSN	16
 
 /*
  * ldo.h's, which only builds with LUA_CORE: unwind to the innermost

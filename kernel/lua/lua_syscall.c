@@ -25,6 +25,7 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
+#include <linux/string_helpers.h>
 #include <linux/syscalls.h>
 #include <linux/sysctl.h>
 #include <linux/uaccess.h>
@@ -36,6 +37,19 @@
 
 /* The entry lives in this slot of the state's main stack, for its life. */
 #define LUASTATE_ENTRY_INDEX	1
+
+/*
+ * kernel.lua_syscall.unprivileged_register, on the model of
+ * kernel.unprivileged_bpf_disabled: an interpreter of user programs in the
+ * kernel is a programmable gadget (Spectre v1 and the like), so it is
+ * closed to unprivileged users unless the administrator opens it, and can
+ * be closed for good, until reboot.
+ */
+enum {
+	LUA_UNPRIV_DENIED,	/* registration needs CAP_SYS_ADMIN */
+	LUA_UNPRIV_ALLOWED,	/* anyone may register */
+	LUA_UNPRIV_LOCKED,	/* denied, and no write can change that */
+};
 
 static unsigned int sysctl_unprivileged_register;
 static unsigned long sysctl_mem_limit = LUA_RUNTIME_DEFAULT_MEM;
@@ -122,8 +136,9 @@ static void luastate_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "lua-mem-limit:\t%zu\n", stats.mem_limit);
 	seq_printf(m, "lua-insn-limit:\t%llu\n", stats.insn_limit);
 	seq_printf(m, "lua-last-errno:\t%d\n", last_errno);
+	/* The message may hold any byte a script chose: one line, ASCII. */
 	seq_puts(m, "lua-last-error:\t");
-	seq_escape(m, msg, "\n\\");
+	seq_escape_str(m, msg, ESCAPE_OCTAL | ESCAPE_NAP | ESCAPE_APPEND, "\\");
 	seq_putc(m, '\n');
 }
 #endif
@@ -141,7 +156,7 @@ void lua_syscall_ctx_begin(struct lua_syscall_ctx *ctx)
 {
 	ctx->abort_errno = 0;
 	ctx->abort_msg[0] = '\0';
-	ctx->kill_thread = false;
+	ctx->exit_signal = 0;
 }
 
 /* The outcome of a call: an abort overrides what the script made of it. */
@@ -155,20 +170,10 @@ int lua_syscall_ctx_end(struct lua_syscall_ctx *ctx, int err, const char **msg)
 	return err;
 }
 
-void lua_syscall_set_abort(struct lua_syscall_ctx *ctx, int err,
-			   const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ctx->abort_errno)
-		return;
-	ctx->abort_errno = err;
-	va_start(ap, fmt);
-	vsnprintf(ctx->abort_msg, sizeof(ctx->abort_msg), fmt, ap);
-	va_end(ap);
-}
-
-/* Fail the whole call with @err; raises a Lua error, does not return. */
+/*
+ * Fail the whole call with @err and stop the script at once: a pcall() in
+ * it cannot keep the error.  Does not return.
+ */
 int lua_syscall_abort(struct lua_State *L, struct lua_syscall_ctx *ctx,
 		      int err, const char *fmt, ...)
 {
@@ -180,8 +185,14 @@ int lua_syscall_abort(struct lua_State *L, struct lua_syscall_ctx *ctx,
 		vsnprintf(ctx->abort_msg, sizeof(ctx->abort_msg), fmt, ap);
 		va_end(ap);
 	}
-	lua_pushstring(L, ctx->abort_msg);
-	return lua_error(L);
+	return lua_runtime_abort(L, err);
+}
+
+/* Before a nested system call or a user memory access. */
+void lua_syscall_check_stack(struct lua_State *L)
+{
+	if (lua_runtime_stack_left() < LUA_SYSCALL_STACK_NEEDED)
+		luaL_error(L, "not enough kernel stack left for a system call");
 }
 
 void lua_syscall_open_libs(struct lua_State *L, struct lua_syscall_ctx *ctx)
@@ -202,7 +213,8 @@ void lua_syscall_open_libs(struct lua_State *L, struct lua_syscall_ctx *ctx)
 
 static bool may_register(void)
 {
-	return READ_ONCE(sysctl_unprivileged_register) || capable(CAP_SYS_ADMIN);
+	return READ_ONCE(sysctl_unprivileged_register) == LUA_UNPRIV_ALLOWED ||
+	       capable(CAP_SYS_ADMIN);
 }
 
 static int luastate_open_libs(struct lua_State *L, void *arg)
@@ -239,7 +251,7 @@ static int luastate_load(struct luastate *ls, const char *script, size_t len)
 }
 
 static int do_register(const char __user *uscript, size_t len,
-		       unsigned int flags, bool *kill_thread)
+		       unsigned int flags, int *exit_signal)
 {
 	struct lua_runtime_limits limits;
 	struct luastate *ls;
@@ -277,7 +289,7 @@ static int do_register(const char __user *uscript, size_t len,
 	}
 
 	err = luastate_load(ls, script, len);
-	*kill_thread = ls->ctx.kill_thread;
+	*exit_signal = ls->ctx.exit_signal;
 	if (err)
 		goto out_state;
 	lua_runtime_get_stats(ls->rt, &ls->stats);
@@ -312,13 +324,13 @@ out_script:
 SYSCALL_DEFINE3(register_lua_syscall, const char __user *, script, size_t, len,
 		unsigned int, flags)
 {
-	bool kill_thread = false;
+	int exit_signal = 0;
 	int ret;
 
-	ret = do_register(script, len, flags, &kill_thread);
-	/* A seccomp KILL_THREAD verdict on a nested call, now unwound. */
-	if (kill_thread)
-		do_exit(SIGSYS);
+	ret = do_register(script, len, flags, &exit_signal);
+	/* A seccomp verdict that killed the thread, now unwound. */
+	if (exit_signal)
+		do_exit(exit_signal);
 	return ret;
 }
 
@@ -378,7 +390,7 @@ static long luastate_call(struct luastate *ls, const u64 *args,
 }
 
 static long do_lua_syscall(int fd, const u64 __user *uargs, unsigned int nargs,
-			   unsigned int flags, bool *kill_thread)
+			   unsigned int flags, int *exit_signal)
 {
 	u64 args[LUA_SYSCALL_MAX_ARGS];
 	struct luastate *ls;
@@ -407,7 +419,7 @@ static long do_lua_syscall(int fd, const u64 __user *uargs, unsigned int nargs,
 	if (mutex_lock_killable(&ls->run_lock))
 		return -EINTR;
 	ret = luastate_call(ls, args, nargs);
-	*kill_thread = ls->ctx.kill_thread;
+	*exit_signal = ls->ctx.exit_signal;
 	mutex_unlock(&ls->run_lock);
 	return ret;
 }
@@ -415,14 +427,33 @@ static long do_lua_syscall(int fd, const u64 __user *uargs, unsigned int nargs,
 SYSCALL_DEFINE4(lua_syscall, int, fd, const u64 __user *, args,
 		unsigned int, nargs, unsigned int, flags)
 {
-	bool kill_thread = false;
+	int exit_signal = 0;
 	long ret;
 
-	ret = do_lua_syscall(fd, args, nargs, flags, &kill_thread);
+	ret = do_lua_syscall(fd, args, nargs, flags, &exit_signal);
 	/* After the fd reference is dropped: do_exit() does not return. */
-	if (kill_thread)
-		do_exit(SIGSYS);
+	if (exit_signal)
+		do_exit(exit_signal);
 	return ret;
+}
+
+static int lua_unprivileged_handler(const struct ctl_table *table, int write,
+				    void *buffer, size_t *lenp, loff_t *ppos)
+{
+	unsigned int *data = table->data, val = READ_ONCE(*data);
+	struct ctl_table tmp = *table;
+	int ret;
+
+	if (write && !capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	tmp.data = &val;
+	ret = proc_douintvec_minmax(&tmp, write, buffer, lenp, ppos);
+	if (!write || ret)
+		return ret;
+	if (READ_ONCE(*data) == LUA_UNPRIV_LOCKED && val != LUA_UNPRIV_LOCKED)
+		return -EPERM;
+	WRITE_ONCE(*data, val);
+	return 0;
 }
 
 static struct ctl_table lua_syscall_sysctls[] = {
@@ -431,9 +462,9 @@ static struct ctl_table lua_syscall_sysctls[] = {
 		.data		= &sysctl_unprivileged_register,
 		.maxlen		= sizeof(unsigned int),
 		.mode		= 0644,
-		.proc_handler	= proc_douintvec_minmax,
+		.proc_handler	= lua_unprivileged_handler,
 		.extra1		= SYSCTL_ZERO,
-		.extra2		= SYSCTL_ONE,
+		.extra2		= SYSCTL_TWO,
 	},
 	{
 		.procname	= "mem_limit",

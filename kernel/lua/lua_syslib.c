@@ -5,14 +5,14 @@
  * and sys.nr, a name -> number table.
  *
  * A call returns what the system call returns, -errno included: it never
- * raises a Lua error, so batching loops stay cheap.  Each call is checked
- * against the task's seccomp filter as if the task had made it, and traced
- * (lua_syscall:lua_syscall_nested).
+ * raises a Lua error, so batching loops stay cheap.  lua_nested_syscall()
+ * makes it the task's own call for seccomp, tracing, audit, ptrace, signals
+ * and task work; lua_syscall:lua_syscall_nested traces it too.  A seccomp
+ * kill stops the script at once.
  */
 #include <linux/bsearch.h>
 #include <linux/errno.h>
 #include <linux/lua_syscall.h>
-#include <linux/sched/signal.h>
 #include <linux/seccomp.h>
 #include <linux/string.h>
 
@@ -28,31 +28,21 @@ static struct lua_syscall_ctx *sys_ctx(struct lua_State *L)
 	return lua_touserdata(L, lua_upvalueindex(1));
 }
 
-static long sys_dispatch(struct lua_syscall_ctx *ctx, unsigned int nr,
-			 const unsigned long *args)
+static long sys_dispatch(struct lua_State *L, struct lua_syscall_ctx *ctx,
+			 unsigned int nr, const unsigned long *args)
 {
-	bool kill_thread = false;
+	struct seccomp_nested verdict;
 	long ret;
 
 	if (ctx->abort_errno)
 		return -EPERM;
-	ret = seccomp_filter_nested(nr, args, &kill_thread);
-	if (ret) {
-		if (kill_thread || fatal_signal_pending(current)) {
-			ctx->kill_thread = kill_thread;
-			lua_syscall_set_abort(ctx, -EINTR, "killed by seccomp");
-		}
-		return ret;
+	lua_syscall_check_stack(L);
+	ret = lua_nested_syscall(nr, args, &verdict);
+	if (verdict.killed) {
+		ctx->exit_signal = verdict.exit_signal;
+		lua_syscall_abort(L, ctx, -EINTR,
+				  "killed by seccomp (system call %u)", nr);
 	}
-	if (nr >= arch_lua_syscall_nr_max())
-		return -ENOSYS;
-	if (arch_lua_syscall_denied(nr))
-		return -EPERM;
-
-	ret = arch_lua_syscall(nr, args);
-	/* Restart requests are for the outer call's return to user space. */
-	if (ret <= -ERESTARTSYS && ret >= -ERESTART_RESTARTBLOCK)
-		ret = -EINTR;
 	return ret;
 }
 
@@ -76,7 +66,7 @@ static int sys_do(struct lua_State *L, unsigned int nr, int first)
 	long ret;
 
 	sys_args(L, first, args);
-	ret = sys_dispatch(ctx, nr, args);
+	ret = sys_dispatch(L, ctx, nr, args);
 	ctx->nested++;
 	trace_lua_syscall_nested(nr, args, ret);
 	lua_pushinteger(L, ret);

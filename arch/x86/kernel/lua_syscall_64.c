@@ -3,15 +3,17 @@
  * x86-64 system call dispatch for lua_syscall.
  *
  * A script's nested system call runs the same handler a user-space call
- * would, through x64_sys_call(), with a pt_regs of its own: the task's real
- * user register frame belongs to the outer lua_syscall() and is never
- * written.  The calls that would need that frame are denied.
+ * would, through x64_sys_call(), with a pt_regs of its own: a copy of the
+ * task's user register frame with the nested call's number and arguments.
+ * The real frame belongs to the outer lua_syscall() and is never written.
+ * The calls that would need that frame are denied.
  */
 #include <linux/array_size.h>
 #include <linux/errno.h>
 #include <linux/lua_syscall.h>
 #include <linux/nospec.h>
 #include <linux/ptrace.h>
+#include <linux/sched/task_stack.h>
 #include <asm/syscall.h>
 #include <asm/unistd.h>
 
@@ -56,21 +58,26 @@ unsigned int arch_lua_syscall_nr_max(void)
 	return NR_syscalls;
 }
 
-long arch_lua_syscall(unsigned int nr, const unsigned long *args)
+void arch_lua_syscall_regs(struct pt_regs *regs, unsigned int nr,
+			   const unsigned long *args)
 {
-	struct pt_regs regs = {
-		.di = args[0],
-		.si = args[1],
-		.dx = args[2],
-		.r10 = args[3],
-		.r8 = args[4],
-		.r9 = args[5],
-		.orig_ax = nr,
-	};
+	/* The outer call's frame (ip, sp, flags...) with this call's nr and args. */
+	*regs = *current_pt_regs();
+	regs->di = args[0];
+	regs->si = args[1];
+	regs->dx = args[2];
+	regs->r10 = args[3];
+	regs->r8 = args[4];
+	regs->r9 = args[5];
+	regs->orig_ax = nr;
+	regs->ax = -ENOSYS;
+}
 
+long arch_lua_syscall(struct pt_regs *regs, unsigned int nr)
+{
 	if (nr >= NR_syscalls)
 		return -ENOSYS;
 	/* As do_syscall_x64(): no speculative dispatch past the table. */
 	nr = array_index_nospec(nr, NR_syscalls);
-	return x64_sys_call(&regs, nr);
+	return x64_sys_call(regs, nr);
 }

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Tests of lua_syscall's security model: nested syscalls go through the
- * task's seccomp filter as if the task made them, and registration needs
+ * task's seccomp filter as if the task made them, with every action (those
+ * that would hand the registers of the call to someone else fail with
+ * EPERM), a kill stops the script at once, and registration needs
  * CAP_SYS_ADMIN unless the unprivileged_register sysctl allows it.
  *
  * Each test runs in a process of its own: the filters installed here do
@@ -9,13 +11,18 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
+#include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,7 +55,8 @@
  * A nested call seen with another arch is allowed, so a wrong arch in the
  * synthetic seccomp_data fails the tests below.
  */
-static int install_filter(long nr, unsigned long long arg, __u32 action)
+static int install_filter_flags(long nr, unsigned long long arg,
+				__u32 action, unsigned int flags)
 {
 	struct sock_filter filter[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
@@ -71,7 +79,12 @@ static int install_filter(long nr, unsigned long long arg, __u32 action)
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		return -1;
-	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+	return syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+}
+
+static int install_filter(long nr, unsigned long long arg, __u32 action)
+{
+	return install_filter_flags(nr, arg, action, 0);
 }
 
 static const char getppid_script[] =
@@ -127,7 +140,123 @@ TEST_F(seccomp, sees_nested_args)
 	close(fd);
 }
 
-/* Actions that need the caller's own registers fail the nested call. */
+/*
+ * ERRNO(0) turns a call into a no-op that returns 0 (libseccomp's
+ * SCMP_ACT_ERRNO(0)): the nested call must be skipped too, not run.
+ */
+TEST_F(seccomp, errno_zero_skips_the_call)
+{
+	static const char script[] =
+		"return function(fd, buf) return sys.write(fd, buf, 1) end";
+	char c = 'x';
+	int p[2], fd;
+
+	fd = lua_register(script);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK));
+	ASSERT_EQ(0, install_filter(__NR_write, p[1], SECCOMP_RET_ERRNO | 0));
+	/* the task's own write returns 0 and writes nothing */
+	ASSERT_EQ(0, write(p[1], &c, 1));
+	ASSERT_EQ(-1, read(p[0], &c, 1));
+	ASSERT_EQ(EAGAIN, errno);
+	/* and so does the script's */
+	ASSERT_EQ(0, lua_call2(fd, p[1], (uintptr_t)&c));
+	ASSERT_EQ(-1, read(p[0], &c, 1)) {
+		TH_LOG("the nested write ran despite SECCOMP_RET_ERRNO(0)");
+	}
+	ASSERT_EQ(EAGAIN, errno);
+	close(fd);
+}
+
+TEST_F(seccomp, log_runs_the_call)
+{
+	ASSERT_EQ(0, install_filter(__NR_getppid, ANY_ARG, SECCOMP_RET_LOG));
+	ASSERT_EQ(getppid(), lua_call0(self->fd));
+}
+
+/* With no tracer attached, RET_TRACE fails a call with ENOSYS. */
+TEST_F(seccomp, trace_without_tracer_is_enosys)
+{
+	ASSERT_EQ(0, install_filter(__NR_getppid, ANY_ARG, SECCOMP_RET_TRACE));
+	ASSERT_EQ(-1, syscall(__NR_getppid));
+	ASSERT_EQ(ENOSYS, errno);
+	ASSERT_EQ(10000 - ENOSYS, lua_call1(self->fd, 10000));
+}
+
+struct notif_supervisor {
+	int listener;
+	int seen;
+	int nr_seen;
+};
+
+/* Answer the first notification with 4242, let the second one run. */
+static void *supervise(void *arg)
+{
+	struct notif_supervisor *sup = arg;
+	struct seccomp_notif req;
+	struct seccomp_notif_resp resp;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		memset(&req, 0, sizeof(req));
+		if (ioctl(sup->listener, SECCOMP_IOCTL_NOTIF_RECV, &req))
+			break;
+		sup->nr_seen = req.data.nr;
+		sup->seen++;
+		memset(&resp, 0, sizeof(resp));
+		resp.id = req.id;
+		if (i == 0)
+			resp.val = 4242;
+		else
+			resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		if (ioctl(sup->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp))
+			break;
+	}
+	return NULL;
+}
+
+/* The supervisor answers a nested call, or lets it continue. */
+TEST_F(seccomp, user_notif)
+{
+	static const char script[] =
+		"return function(ppid)\n"
+		"  local a = sys.getppid()\n"
+		"  local b = sys.getppid()\n"
+		"  if a == 4242 and b == ppid then return 1 end\n"
+		"  return a\n"
+		"end\n";
+	struct notif_supervisor sup = { 0 };
+	pid_t ppid = getppid();
+	pthread_t thread;
+	int fd;
+
+	fd = lua_register(script);
+	ASSERT_LE(0, fd);
+	sup.listener = install_filter_flags(__NR_getppid, ANY_ARG,
+					    SECCOMP_RET_USER_NOTIF,
+					    SECCOMP_FILTER_FLAG_NEW_LISTENER);
+	ASSERT_LE(0, sup.listener);
+	ASSERT_EQ(0, pthread_create(&thread, NULL, supervise, &sup));
+	ASSERT_EQ(1, lua_call1(fd, ppid));
+	pthread_join(thread, NULL);
+	ASSERT_EQ(2, sup.seen);
+	ASSERT_EQ(__NR_getppid, sup.nr_seen);
+	close(sup.listener);
+	close(fd);
+}
+
+/*
+ * TRAP and TRACE with a tracer hand the call's registers to a SIGSYS
+ * handler or a tracer; a nested call has none of its own: it fails with
+ * EPERM, and no SIGSYS is sent.
+ */
+static int sigsys_seen;
+
+static void count_sigsys(int sig)
+{
+	__atomic_fetch_add(&sigsys_seen, 1, __ATOMIC_RELAXED);
+}
+
 FIXTURE(seccomp_refused) {
 	int fd;
 };
@@ -137,12 +266,7 @@ FIXTURE_VARIANT(seccomp_refused) {
 };
 
 FIXTURE_VARIANT_ADD(seccomp_refused, trap) {
-	/* no SIGSYS (it would kill this test): the nested call fails */
 	.action = SECCOMP_RET_TRAP,
-};
-
-FIXTURE_VARIANT_ADD(seccomp_refused, trace) {
-	.action = SECCOMP_RET_TRACE,
 };
 
 FIXTURE_SETUP(seccomp_refused)
@@ -161,8 +285,83 @@ FIXTURE_TEARDOWN(seccomp_refused)
 
 TEST_F(seccomp_refused, is_eperm)
 {
+	signal(SIGSYS, count_sigsys);
 	ASSERT_EQ(0, install_filter(__NR_getppid, ANY_ARG, variant->action));
 	ASSERT_EQ(10000 - EPERM, lua_call1(self->fd, 10000));
+	ASSERT_EQ(0, __atomic_load_n(&sigsys_seen, __ATOMIC_RELAXED));
+}
+
+/*
+ * A seccomp kill stops the script at once: nothing after the killed call
+ * runs, even behind a pcall().  In a child, which the kill ends.
+ */
+static const char kill_script[] =
+	"return function(fd, buf)\n"
+	"  pcall(sys.getppid)\n"
+	"  sys.write(fd, buf, 1)\n"
+	"  return 7\n"
+	"end\n";
+
+static void *run_kill_script(void *arg)
+{
+	int *fds = arg;
+	char c = 'x';
+
+	if (install_filter(__NR_getppid, ANY_ARG, SECCOMP_RET_KILL_THREAD))
+		return NULL;
+	lua_call2(fds[0], fds[1], (uintptr_t)&c);
+	return NULL;
+}
+
+TEST(seccomp_kill_stops_the_script)
+{
+	int p[2], fd, status;
+	__u32 action;
+	pid_t pid;
+	char c;
+
+	if (!lua_syscall_supported())
+		SKIP(return, LUA_NOT_SUPPORTED);
+	fd = lua_register(kill_script);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK));
+
+	for (action = 0; action < 2; action++) {
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			int fds[2] = { fd, p[1] };
+			pthread_t thread;
+
+			if (action == 0) {
+				/* another thread lives on: the thread exits */
+				if (pthread_create(&thread, NULL,
+						   run_kill_script, fds))
+					_exit(2);
+				pthread_join(thread, NULL);
+				_exit(0);
+			}
+			if (install_filter(__NR_getppid, ANY_ARG,
+					   SECCOMP_RET_KILL_PROCESS))
+				_exit(2);
+			lua_call2(fd, p[1], (uintptr_t)&c);
+			_exit(3);
+		}
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		if (action == 0) {
+			ASSERT_TRUE(WIFEXITED(status));
+			ASSERT_EQ(0, WEXITSTATUS(status));
+		} else {
+			ASSERT_TRUE(WIFSIGNALED(status));
+			ASSERT_EQ(SIGSYS, WTERMSIG(status));
+		}
+		ASSERT_EQ(-1, read(p[0], &c, 1)) {
+			TH_LOG("action %u: the script ran on after the kill",
+			       action);
+		}
+		ASSERT_EQ(EAGAIN, errno);
+	}
+	close(fd);
 }
 
 TEST_F_SIGNAL(seccomp, kill, SIGSYS)

@@ -595,7 +595,7 @@ TEST_F(limits, sysctl_ranges)
 		const char *name;
 		long long bad;
 	} cases[] = {
-		{ "unprivileged_register", 2 },
+		{ "unprivileged_register", 3 },
 		{ "unprivileged_register", -1 },
 		{ "mem_limit", 65535 },
 		{ "mem_limit", 268435457 },

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A system call that kernel code makes on behalf of the current task, inside
+ * one of the task's own system calls: a lua_syscall script's nested call.
+ *
+ * To every mechanism that sees or limits the task's system calls it is the
+ * task's own call, or it is refused with a documented errno where that
+ * cannot be (Documentation/userspace-api/lua_syscall.rst lists them).  The
+ * entry work, in the order syscall_trace_enter() does it:
+ *
+ * - syscall user dispatch and ptrace syscall stops (PTRACE_SYSCALL,
+ *   PTRACE_SYSEMU) hand the task's user registers to a handler or tracer;
+ *   they belong to the outer call, so nested calls fail with -EPERM while
+ *   either is on;
+ * - seccomp judges the call with every action: secure_computing_nested();
+ * - the raw_syscalls and syscalls tracepoints see it, with a register
+ *   frame of its own;
+ * - audit keeps one record per system call of the task, the outer one's:
+ *   while audit is on and any rule is loaded, nested calls fail with -EPERM.
+ *
+ * And the exit work that a return to user space would do before the task's
+ * next call:
+ *
+ * - -ERESTART* codes become -EINTR: restarting is for the outer call;
+ * - pending task work runs (the last fput() of a close(), io_uring
+ *   completions), so that nothing waits for the outer call to return;
+ * - a temporary signal mask (ppoll, pselect6, epoll_pwait, rt_sigsuspend,
+ *   io_uring_enter...) is restored, unless a signal is pending: then it
+ *   stays, to be delivered with it on the outer return, as after a call
+ *   from user space, and further nested calls fail with -EINTR meanwhile.
+ */
+#include <linux/audit.h>
+#include <linux/errno.h>
+#include <linux/lua_syscall.h>
+#include <linux/ptrace.h>
+#include <linux/sched/signal.h>
+#include <linux/seccomp.h>
+#include <linux/task_work.h>
+#include <linux/thread_info.h>
+#include <trace/events/syscalls.h>
+
+/* Tracers and handlers that would act on the outer call's registers. */
+static bool nested_frame_wanted(void)
+{
+#ifdef CONFIG_GENERIC_ENTRY
+	if (test_syscall_work(SYSCALL_USER_DISPATCH))
+		return true;
+#endif
+	return test_syscall_work(SYSCALL_TRACE) ||
+	       test_syscall_work(SYSCALL_EMU);
+}
+
+static void nested_trace_enter(struct pt_regs *regs, unsigned int nr)
+{
+#ifdef CONFIG_HAVE_SYSCALL_TRACEPOINTS
+	if (test_syscall_work(SYSCALL_TRACEPOINT))
+		trace_sys_enter(regs, nr);
+#endif
+}
+
+static void nested_trace_exit(struct pt_regs *regs, long ret)
+{
+#ifdef CONFIG_HAVE_SYSCALL_TRACEPOINTS
+	if (test_syscall_work(SYSCALL_TRACEPOINT))
+		trace_sys_exit(regs, ret);
+#endif
+}
+
+/*
+ * Only nested calls leave a temporary mask behind (the outer call entered
+ * without one), and only while a signal is pending: restore it once the
+ * signal is gone (dequeued by the task's other threads, or a notification
+ * that task work consumed).
+ */
+static bool nested_sigmask_settled(void)
+{
+	if (!test_restore_sigmask())
+		return true;
+	if (signal_pending(current))
+		return false;
+	restore_saved_sigmask();
+	return true;
+}
+
+static void nested_exit_work(void)
+{
+	/* As get_signal() does first. */
+	if (test_thread_flag(TIF_NOTIFY_SIGNAL))
+		clear_notify_signal();
+	if (task_work_pending(current))
+		task_work_run();
+	nested_sigmask_settled();
+}
+
+static long nested_dispatch(struct pt_regs *regs, unsigned int nr)
+{
+	/*
+	 * Audit would file the nested call's names in the outer call's
+	 * record: an audited call is one made with audit on and a rule
+	 * loaded (the context is not a dummy one).
+	 */
+	if (audit_enabled && !audit_dummy_context())
+		return -EPERM;
+	if (nr >= arch_lua_syscall_nr_max())
+		return -ENOSYS;
+	if (arch_lua_syscall_denied(nr))
+		return -EPERM;
+	return arch_lua_syscall(regs, nr);
+}
+
+/**
+ * lua_nested_syscall - make a system call on behalf of the current task
+ * @nr: the system call number
+ * @args: its six arguments
+ * @verdict: seccomp's verdict; after a kill (@verdict->killed) the caller
+ *	must stop at once and, if @verdict->exit_signal is set, do_exit()
+ *	with it once it has unwound
+ *
+ * Runs system call @nr with the entry and exit work of a call from user
+ * space, as described at the top of this file, without touching the task's
+ * user registers.
+ *
+ * Context: process context, inside a system call of current, no locks held
+ * that the system call or task work could need.
+ * Return: what the system call returns, -errno included.
+ */
+long lua_nested_syscall(unsigned int nr, const unsigned long *args,
+			struct seccomp_nested *verdict)
+{
+	struct pt_regs regs;
+	long ret;
+
+	verdict->killed = false;
+	verdict->exit_signal = 0;
+	if (!nested_sigmask_settled())
+		return -EINTR;
+	if (nested_frame_wanted())
+		return -EPERM;
+
+	arch_lua_syscall_regs(&regs, nr, args);
+	if (secure_computing_nested(nr, args, verdict)) {
+		if (verdict->killed)
+			return verdict->ret;
+		ret = verdict->ret;
+	} else {
+		nested_trace_enter(&regs, nr);
+		ret = nested_dispatch(&regs, nr);
+	}
+
+	if (ret <= -ERESTARTSYS && ret >= -ERESTART_RESTARTBLOCK)
+		ret = -EINTR;
+	nested_trace_exit(&regs, ret);
+	nested_exit_work();
+	return ret;
+}

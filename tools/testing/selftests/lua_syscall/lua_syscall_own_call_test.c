@@ -1,0 +1,479 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A script's nested system call is the task's own: signal masks, signals,
+ * task work, tracepoints, ptrace and the kernel stack treat it as a call
+ * from user space, or it fails with the documented errno.  (Seccomp is in
+ * lua_syscall_security_test.c.)  The harness runs each test in a process
+ * of its own, so the signal state changed here does not leak.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/netlink.h>
+#include <linux/perf_event.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../kselftest_harness.h"
+#include "lua_syscall_util.h"
+
+static int usr1_seen;
+
+static void count_usr1(int sig)
+{
+	__atomic_fetch_add(&usr1_seen, 1, __ATOMIC_RELAXED);
+}
+
+static int usr1_count(void)
+{
+	return __atomic_load_n(&usr1_seen, __ATOMIC_RELAXED);
+}
+
+static void catch_usr1(void)
+{
+	struct sigaction sa = { .sa_handler = count_usr1 };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+}
+
+static bool usr1_blocked(void)
+{
+	sigset_t set;
+
+	sigprocmask(SIG_BLOCK, NULL, &set);
+	return sigismember(&set, SIGUSR1);
+}
+
+/*
+ * ppoll() with a temporary mask that unblocks a pending signal: from user
+ * space the handler runs once and the mask comes back.  Two such nested
+ * calls must not leave the temporary mask as the thread's mask.
+ */
+TEST(sigmask_of_nested_ppoll)
+{
+	static const char script[] =
+		"return function(ts, mask)\n"
+		"  sys.ppoll(0, 0, ts, mask, 8)\n"
+		"  return sys.ppoll(0, 0, ts, mask, 8)\n"
+		"end\n";
+	struct timespec zero = { 0 };
+	sigset_t usr1, empty;
+	long ret;
+	int fd;
+
+	if (!lua_syscall_supported())
+		SKIP(return, LUA_NOT_SUPPORTED);
+	fd = lua_register(script);
+	ASSERT_LE(0, fd);
+	catch_usr1();
+	sigemptyset(&empty);
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	ASSERT_EQ(0, sigprocmask(SIG_BLOCK, &usr1, NULL));
+
+	/* what user space gets */
+	raise(SIGUSR1);
+	ASSERT_EQ(-1, syscall(__NR_ppoll, NULL, 0, &zero, &empty, 8));
+	ASSERT_EQ(EINTR, errno);
+	ASSERT_EQ(0, syscall(__NR_ppoll, NULL, 0, &zero, &empty, 8));
+	ASSERT_EQ(1, usr1_count());
+	ASSERT_TRUE(usr1_blocked());
+
+	/* the same from a script */
+	__atomic_store_n(&usr1_seen, 0, __ATOMIC_RELAXED);
+	raise(SIGUSR1);
+	ret = lua_call2(fd, (uintptr_t)&zero, (uintptr_t)&empty);
+	/* the second ppoll waits for the signal's delivery: EINTR */
+	ASSERT_EQ(-1, ret);
+	ASSERT_EQ(EINTR, errno);
+	ASSERT_EQ(1, usr1_count());
+	ASSERT_TRUE(usr1_blocked()) {
+		TH_LOG("a nested ppoll() left SIGUSR1 unblocked for good");
+	}
+	/* and with no signal pending, the mask is restored at once */
+	ASSERT_EQ(0, lua_call2(fd, (uintptr_t)&zero, (uintptr_t)&empty));
+	ASSERT_TRUE(usr1_blocked());
+	ASSERT_EQ(1, usr1_count());
+	close(fd);
+}
+
+/*
+ * A pending signal does not stop a script: the nested call it interrupts
+ * returns -EINTR to the script, the work done so far is kept, and the
+ * handler runs when lua_syscall() returns.
+ */
+TEST(signal_keeps_finished_work)
+{
+	static const char script[] =
+		"return function(rfd, buf, pid, tid, empty)\n"
+		"  local n = sys.read(rfd, buf, 8)\n"
+		"  sys.tgkill(pid, tid, 10)\n"
+		"  local t = 0\n"
+		"  for i = 1, 20000 do t = t + i end\n"
+		"  local r = sys.read(empty, buf, 1)\n"
+		"  return n * 1000 - r\n"
+		"end\n";
+	__u64 args[5];
+	char buf[8];
+	int p[2], q[2], fd;
+
+	if (!lua_syscall_supported())
+		SKIP(return, LUA_NOT_SUPPORTED);
+	fd = lua_register(script);
+	ASSERT_LE(0, fd);
+	catch_usr1();
+	ASSERT_EQ(0, pipe(p));
+	ASSERT_EQ(0, pipe(q));
+	ASSERT_EQ(8, write(p[1], "datagram", 8));
+	args[0] = p[0];
+	args[1] = (uintptr_t)buf;
+	args[2] = getpid();
+	args[3] = gettid();
+	args[4] = q[0];
+	/* 8 bytes read, then the blocking read of an empty pipe: -EINTR */
+	ASSERT_EQ(8 * 1000 + EINTR, sys_lua_syscall(fd, args, 5, 0)) {
+		TH_LOG("errno %d: %s", errno, strerror(errno));
+	}
+	ASSERT_EQ(0, memcmp(buf, "datagram", 8));
+	ASSERT_EQ(1, usr1_count());
+	close(fd);
+}
+
+/*
+ * The last close() of a file releases it before the next nested call, as
+ * on a return to user space: the pipe's reader sees EOF, the port is free.
+ */
+TEST(close_releases_at_once)
+{
+	static const char script[] =
+		"return function(rfd, wfd, buf)\n"
+		"  sys.close(wfd)\n"
+		"  return sys.read(rfd, buf, 1)\n"
+		"end\n";
+	char c;
+	int p[2], fd;
+
+	if (!lua_syscall_supported())
+		SKIP(return, LUA_NOT_SUPPORTED);
+	fd = lua_register(script);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK));
+	{
+		__u64 args[3] = { p[0], p[1], (uintptr_t)&c };
+
+		/* EOF, not -EAGAIN: the writer is gone */
+		ASSERT_EQ(0, sys_lua_syscall(fd, args, 3, 0));
+	}
+	close(p[0]);
+	close(fd);
+}
+
+TEST(close_then_bind_same_port)
+{
+	static const char script[] =
+		"return function(addr)\n"
+		"  local s = sys.socket(2, 2, 0)\n"
+		"  local r = sys.bind(s, addr, 16)\n"
+		"  if r ~= 0 then return r end\n"
+		"  sys.close(s)\n"
+		"  s = sys.socket(2, 2, 0)\n"
+		"  r = sys.bind(s, addr, 16)\n"
+		"  sys.close(s)\n"
+		"  return r\n"
+		"end\n";
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
+	socklen_t len = sizeof(sin);
+	int s, fd;
+
+	if (!lua_syscall_supported())
+		SKIP(return, LUA_NOT_SUPPORTED);
+	fd = lua_register(script);
+	ASSERT_LE(0, fd);
+	/* a free port */
+	s = socket(AF_INET, SOCK_DGRAM, 0);
+	ASSERT_LE(0, s);
+	ASSERT_EQ(0, bind(s, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, getsockname(s, (struct sockaddr *)&sin, &len));
+	close(s);
+	ASSERT_EQ(0, lua_call1(fd, (uintptr_t)&sin)) {
+		TH_LOG("errno %d: the first socket still held the port",
+		       errno);
+	}
+	close(fd);
+}
+
+/* A tracepoint's id, from tracefs (mounted here if it is not yet). */
+static long tracepoint_id(const char *event)
+{
+	static const char * const roots[] = {
+		"/sys/kernel/tracing", "/sys/kernel/debug/tracing",
+	};
+	char path[256];
+	long id = -1;
+	unsigned int i;
+	FILE *f;
+
+	mount("tracefs", roots[0], "tracefs", 0, NULL);
+	for (i = 0; i < 2 && id < 0; i++) {
+		snprintf(path, sizeof(path), "%s/events/%s/id", roots[i], event);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fscanf(f, "%ld", &id) != 1)
+			id = -1;
+		fclose(f);
+	}
+	return id;
+}
+
+static int count_tracepoint(long id)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_TRACEPOINT,
+		.size = sizeof(attr),
+		.config = id,
+		.sample_period = 1,
+	};
+
+	return syscall(__NR_perf_event_open, &attr, 0, -1, -1, 0);
+}
+
+/* perf, bpftrace and tracepoint-based monitors count nested calls too. */
+TEST(tracepoints_see_nested_calls)
+{
+	static const char script[] =
+		"return function(n) for i = 1, n do sys.getppid() end end";
+	long enter_id, exit_id;
+	__u64 enters, exits;
+	int fd, pe, px;
+
+	if (!lua_syscall_supported())
+		SKIP(return, LUA_NOT_SUPPORTED);
+	enter_id = tracepoint_id("syscalls/sys_enter_getppid");
+	exit_id = tracepoint_id("syscalls/sys_exit_getppid");
+	if (enter_id < 0 || exit_id < 0)
+		SKIP(return, "no syscall tracepoints (CONFIG_FTRACE_SYSCALLS)");
+	fd = lua_register(script);
+	ASSERT_LE(0, fd);
+	pe = count_tracepoint(enter_id);
+	px = count_tracepoint(exit_id);
+	ASSERT_LE(0, pe);
+	ASSERT_LE(0, px);
+	getppid();
+	ASSERT_EQ(0, lua_call1(fd, 5));
+	ASSERT_EQ(sizeof(enters), read(pe, &enters, sizeof(enters)));
+	ASSERT_EQ(sizeof(exits), read(px, &exits, sizeof(exits)));
+	ASSERT_EQ(6, enters);
+	ASSERT_EQ(6, exits);
+	close(pe);
+	close(px);
+	close(fd);
+}
+
+/*
+ * A PTRACE_SYSCALL tracer would stop at each nested call and read the
+ * outer call's registers: nested calls fail with EPERM instead.
+ */
+TEST(ptrace_syscall_tracer_refuses)
+{
+	static const char script[] =
+		"return function() return sys.getppid() end";
+	int fd, status;
+	pid_t pid;
+
+	if (!lua_syscall_supported())
+		SKIP(return, LUA_NOT_SUPPORTED);
+	fd = lua_register(script);
+	ASSERT_LE(0, fd);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		long ret;
+
+		if (ptrace(PTRACE_TRACEME, 0, 0, 0))
+			_exit(2);
+		raise(SIGSTOP);
+		ret = lua_call0(fd);
+		_exit(ret == -1 && errno == EPERM ? 0 : 1);
+	}
+	for (;;) {
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		if (!WIFSTOPPED(status))
+			break;
+		ASSERT_EQ(0, ptrace(PTRACE_SYSCALL, pid, 0, 0));
+	}
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status)) {
+		TH_LOG("a nested call ran unseen by the PTRACE_SYSCALL tracer");
+	}
+	/* without the tracer, it runs */
+	ASSERT_EQ(getppid(), lua_call0(fd));
+	close(fd);
+}
+
+/* One audit netlink request; its acknowledgement's error (0 or -errno). */
+static int audit_request(int type, const void *data, size_t len)
+{
+	struct {
+		struct nlmsghdr nlh;
+		char payload[2048];
+	} req = { 0 };
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	char reply[4096];
+	struct nlmsghdr *nlh = (struct nlmsghdr *)reply;
+	int s, ret;
+
+	s = socket(AF_NETLINK, SOCK_RAW, NETLINK_AUDIT);
+	if (s < 0)
+		return -errno;
+	req.nlh.nlmsg_len = NLMSG_LENGTH(len);
+	req.nlh.nlmsg_type = type;
+	req.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	req.nlh.nlmsg_seq = 1;
+	memcpy(NLMSG_DATA(&req.nlh), data, len);
+	ret = -EPROTO;
+	if (sendto(s, &req, req.nlh.nlmsg_len, 0, (struct sockaddr *)&kernel,
+		   sizeof(kernel)) < 0)
+		ret = -errno;
+	else if (recv(s, reply, sizeof(reply), 0) < 0)
+		ret = -errno;
+	else if (nlh->nlmsg_type == NLMSG_ERROR)
+		ret = ((struct nlmsgerr *)NLMSG_DATA(nlh))->error;
+	close(s);
+	return ret;
+}
+
+static int audit_enable(__u32 on)
+{
+	struct audit_status st = {
+		.mask = AUDIT_STATUS_ENABLED,
+		.enabled = on,
+	};
+
+	return audit_request(AUDIT_SET, &st, sizeof(st));
+}
+
+/* An "always,exit" rule for getppid alone: few records, any rule counts. */
+static int audit_getppid_rule(int type)
+{
+	struct audit_rule_data rule = {
+		.flags = AUDIT_FILTER_EXIT,
+		.action = AUDIT_ALWAYS,
+	};
+
+	rule.mask[__NR_getppid / 32] = 1U << (__NR_getppid % 32);
+	return audit_request(type, &rule, sizeof(rule));
+}
+
+/*
+ * Audit keeps one record per system call; a nested call's path names would
+ * pile up in the outer call's.  While a rule is loaded, nested calls fail
+ * with EPERM; without rules they run.
+ */
+TEST(audit_rule_refuses_nested_calls)
+{
+	static const char script[] =
+		"return function(n)\n"
+		"  local r = 0\n"
+		"  for i = 1, n do\n"
+		"    r = sys.getppid()\n"
+		"    if r < 0 then return r end\n"
+		"  end\n"
+		"  return r\n"
+		"end\n";
+	int fd, ret, status;
+	pid_t pid;
+
+	if (!lua_syscall_supported())
+		SKIP(return, LUA_NOT_SUPPORTED);
+	ret = audit_enable(1);
+	if (ret == -EPROTONOSUPPORT || ret == -EAFNOSUPPORT)
+		SKIP(return, "no audit (CONFIG_AUDIT)");
+	ASSERT_EQ(0, ret);
+	fd = lua_register(script);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, audit_getppid_rule(AUDIT_ADD_RULE));
+
+	/* a task forked with audit on has an audit context */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		long r = lua_call1(fd, 100);
+
+		_exit(r == -1 && errno == EPERM ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, audit_getppid_rule(AUDIT_DEL_RULE));
+	EXPECT_EQ(0, audit_enable(0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status)) {
+		TH_LOG("nested calls ran under an audit rule");
+	}
+
+	/* no rule left: they run */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(lua_call1(fd, 100) == getppid() ? 0 : 1);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	close(fd);
+}
+
+/*
+ * A system call needs the kernel stack: a script nested as deep as Lua
+ * allows gets a Lua error for it, never a call with too little stack.
+ */
+TEST(deep_script_needs_stack_for_calls)
+{
+	static const char script[] =
+		"local function deep(n)\n"
+		"  if n == 0 then return sys.getppid() end\n"
+		"  local ok, r = pcall(deep, n - 1)\n"
+		"  if not ok then error(r, 0) end\n"
+		"  return r\n"
+		"end\n"
+		"return function(n) return deep(n) end\n";
+	int fd, n, refused = 0;
+	char msg[256];
+	long ret;
+
+	if (!lua_syscall_supported())
+		SKIP(return, LUA_NOT_SUPPORTED);
+	fd = lua_register(script);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(getppid(), lua_call1(fd, 1));
+	for (n = 2; n < 80; n++) {
+		ret = lua_call1(fd, n);
+		if (ret == getppid())
+			continue;
+		ASSERT_EQ(-1, ret);
+		ASSERT_EQ(ENOEXEC, errno);
+		ASSERT_LT(0, lua_last_error(fd, msg, sizeof(msg)));
+		ASSERT_NE(NULL, strstr(msg, "stack")) {
+			TH_LOG("depth %d: %s", n, msg);
+		}
+		if (strstr(msg, "not enough kernel stack left"))
+			refused++;
+	}
+	/* the stack check, not Lua's own limit, stopped the deep calls */
+	ASSERT_LT(0, refused);
+	close(fd);
+}
+
+TEST_HARNESS_MAIN
