@@ -12,7 +12,9 @@ from pathlib import Path
 from .layout import CONFIGS_DIR, REPO_ROOT, build_lock, build_root, kernel_tree, variant_dir
 from .proc import HarnessError, Stopwatch, run, say
 
-VARIANTS = ("debug", "bench")
+VARIANTS = ("debug", "stack16", "bench")
+# The fragments of a variant on top of base.config, when not just <variant>.config.
+VARIANT_FRAGMENTS = {"stack16": ("debug.config", "stack16.config")}
 FEATURE_FRAGMENT = REPO_ROOT / "Kconfig.fragment"
 PROGRESS_EVERY = 15.0
 _OPTION = re.compile(r"^(?:(CONFIG_\w+)=(.*)|# (CONFIG_\w+) is not set)$")
@@ -21,7 +23,8 @@ _OPTION = re.compile(r"^(?:(CONFIG_\w+)=(.*)|# (CONFIG_\w+) is not set)$")
 def fragments(variant: str) -> list[Path]:
     if variant not in VARIANTS:
         raise HarnessError(f"unknown variant {variant!r}: expected one of {', '.join(VARIANTS)}")
-    return [CONFIGS_DIR / "base.config", CONFIGS_DIR / f"{variant}.config", FEATURE_FRAGMENT]
+    names = VARIANT_FRAGMENTS.get(variant, (f"{variant}.config",))
+    return [CONFIGS_DIR / "base.config", *(CONFIGS_DIR / n for n in names), FEATURE_FRAGMENT]
 
 
 def requested_options(paths: list[Path]) -> dict[str, str]:

@@ -12,6 +12,7 @@ from .layout import HARNESS_DIR, REPO_ROOT, kernel_tree, variant_dir
 from .proc import Stopwatch, run, say
 
 GUEST_TESTS = HARNESS_DIR / "tests" / "guest"
+GUEST_LAST_TESTS = HARNESS_DIR / "tests" / "guest_last"
 HOST_TESTS = HARNESS_DIR / "tests" / "host"
 VARIANT = "debug"
 
@@ -77,6 +78,10 @@ def run_guest_suite(report: Report) -> None:
         f"{shlex.quote(str(GUEST_TESTS))} || status=1",
         "echo '== kselftest =='",
         f"{runner} || status=1",
+        "echo '== last =='",
+        # locks a sysctl until reboot: after everything else of this boot
+        f"{python} -m pytest -p no:cacheprovider -o addopts= -v -rs "
+        f"{shlex.quote(str(GUEST_LAST_TESTS))} || status=1",
         "exit $status",
     )
     clock = Stopwatch()
@@ -86,29 +91,40 @@ def run_guest_suite(report: Report) -> None:
     say(f"guest run: {res.accel}, {res.seconds:.0f}s, logs in {res.run_dir}")
     if res.returncode != 0:
         report.failures.append(f"guest suite: {res.failure_reason()}")
-    failed_tap = kselftest.tap_failures(res.output.partition("== kselftest ==")[2])
+    failed_tap = kselftest.tap_failures(
+        res.output.partition("== kselftest ==")[2].partition("== last ==")[0])
     report.failures += [f"kselftest: {line}" for line in failed_tap]
     check_kunit(report, res.serial)
     report.failures += [f"kernel log: {line}" for line in logscan.splats(res.serial)]
 
 
-# The short fuzz + stress run of the test job (`lua-syscall fuzz` runs longer ones).
+# The short fuzz + stress runs of the test job (`lua-syscall fuzz` runs longer ones): in
+# the KASAN kernel, then in the same debug kernel without KASAN, whose 16 KiB stacks are
+# those the stack guards must protect (KASAN doubles them).
 FUZZ_SECONDS = 100
 STRESS_SECONDS = 45
+STACK16_VARIANT = "stack16"
+STACK16_FUZZ_SECONDS = 60
+STACK16_STRESS_SECONDS = 30
 FUZZ_SEED_ENV = "LUA_SYSCALL_FUZZ_SEED"
 
 
 def run_fuzz(report: Report) -> None:
     from .fuzz import runner
 
-    clock = Stopwatch()
     # A fixed seed keeps CI reproducible; set the variable to explore others.
     seed = os.environ.get(FUZZ_SEED_ENV, "ci")
-    fuzz = runner.run(seed=seed, programs=None, seconds=FUZZ_SECONDS,
-                      stress_seconds=STRESS_SECONDS, variant=VARIANT)
-    fuzz.print()
-    report.timed("fuzz+stress", clock)
-    report.failures += [f"fuzz: {p}" for p in fuzz.problems()]
+    runs = ((VARIANT, seed, FUZZ_SECONDS, STRESS_SECONDS),
+            (STACK16_VARIANT, f"{seed}-stack16", STACK16_FUZZ_SECONDS, STACK16_STRESS_SECONDS))
+    for variant, variant_seed, seconds, stress_seconds in runs:
+        clock = Stopwatch()
+        if variant != VARIANT:
+            build.build(variant)
+        fuzz = runner.run(seed=variant_seed, programs=None, seconds=seconds,
+                          stress_seconds=stress_seconds, variant=variant)
+        fuzz.print()
+        report.timed(f"fuzz+stress ({variant})", clock)
+        report.failures += [f"fuzz ({variant}): {p}" for p in fuzz.problems()]
 
 
 def kunit_expected() -> bool:

@@ -11,6 +11,7 @@ import contextlib
 import errno
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -62,18 +63,29 @@ def test_handler_loop_after_an_error_in_c_ends_at_the_budget(lua_sysctl):
         expect(errno.ETIME, st.call)
 
 
-def test_handler_loop_ends_on_a_signal(lua_sysctl):
+def test_handler_loop_ends_on_a_fatal_signal(lua_sysctl):
+    """A looping message handler runs with hooks off: SIGKILL must still end the call."""
     lua_sysctl("insn_limit", 10_000_000_000)
     script = ("return function() xpcall(function() while true do end end, "
               f"{LOOPING_HANDLER}) end")
-    old = signal.signal(signal.SIGALRM, lambda *_: None)
-    try:
-        with LuaState(script) as st:
-            signal.setitimer(signal.ITIMER_REAL, 0.3)
-            expect(errno.EINTR, st.call)
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+    with LuaState(script) as st:
+        pid = os.fork()
+        if pid == 0:
+            try:
+                st.call()
+            finally:
+                os._exit(0)
+        time.sleep(0.3)
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                pytest.fail("SIGKILL did not end a call running a looping xpcall() handler")
+            time.sleep(0.05)
+        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
 
 
 def test_handler_still_runs_for_script_errors():
