@@ -72,6 +72,9 @@ def runs_dir() -> Path:
 class DebianSource:
     package: str
     version: str
+    # A suite other than the machine's own that apt must know the source package from
+    # (a deb-src entry only: nothing is installed from it).
+    source_suite: str | None = None
 
 
 KERNEL = DebianSource(package="linux-source-6.12", version="6.12.117-1~deb12u1")
