@@ -1,3 +1,5 @@
+import subprocess
+
 from lua_syscall_harness import machine_setup
 from lua_syscall_harness.layout import LUA
 
@@ -68,6 +70,12 @@ def test_extra_suite_from_one_line_entries(tmp_path):
     stanzas = machine_setup.deb_src_stanzas([], f, ("trixie",))
     assert stanzas[-1].splitlines() == [
         "Types: deb-src", "URIs: http://mirror/debian", "Suites: trixie", "Components: main"]
+
+
+def test_machine_has_no_binary_packages_of_the_lua_suite():
+    policy = subprocess.run(["apt-cache", "policy"], capture_output=True, text=True,
+                            check=True).stdout
+    assert f" {LUA.source_suite}/" not in policy and f"n={LUA.source_suite}," not in policy
 
 
 def test_machine_has_the_pinned_lua_source():
