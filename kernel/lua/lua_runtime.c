@@ -50,6 +50,12 @@
 #define LUAK_STACK_SOFT		(THREAD_SIZE / 2)
 /* ...and below this, not even an error handler may run. */
 #define LUAK_STACK_HARD		(THREAD_SIZE / 4)
+/*
+ * The string library's pattern matcher stops a little lower: a recursion
+ * through its Lua callbacks (gsub) then meets the core's check, with the
+ * core's error, before any test of the library that would raise its own.
+ */
+#define LUAK_STACK_STRLIB	(LUAK_STACK_SOFT - THREAD_SIZE / 16)
 
 #define LUAK_HOOK_PERIOD	500
 #define LUAK_TICK_BATCH		256
@@ -366,7 +372,7 @@ int luak_strlib_check(void)
 {
 	struct lua_runtime *rt;
 
-	if (lua_runtime_stack_left() < LUAK_STACK_SOFT)
+	if (lua_runtime_stack_left() < LUAK_STACK_STRLIB)
 		return 1;
 	if (likely(this_cpu_inc_return(luak_strlib_ticks) % LUAK_TICK_BATCH))
 		return 0;

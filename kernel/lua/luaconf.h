@@ -92,6 +92,14 @@ LUA_NUMBER luak_float_arith(struct lua_State *L, int op);
 #define lua_getlocaledecpoint()	'.'
 
 /*
+ * The kernel has no <stdint.h>, which llimits.h includes for uintptr_t
+ * unless told to keep to C89.  Its only other effect on the imported core
+ * is l_inline, which becomes __inline__: the kernel's inline.  (point2uint()
+ * then casts through size_t, as wide as a pointer on Linux.)
+ */
+#define LUA_USE_C89
+
+/*
  * lvm.c's computed-goto dispatch is an indirect jump objtool cannot follow
  * (and a retpoline would slow down); use the switch.
  */

@@ -5,6 +5,11 @@
 
 #include <linux/errno.h>
 
-#define errno	0
+/*
+ * Always 0, but an lvalue: lauxlib.c clears it before the file calls its
+ * luaL_loadfilex() makes (there are no files in the kernel either).  Each
+ * use is a fresh compound literal, so nothing is shared between tasks.
+ */
+#define errno	(((int []){ 0 })[0])
 
 #endif

@@ -72,15 +72,23 @@ def runs_dir() -> Path:
 class DebianSource:
     package: str
     version: str
+    # A suite other than the machine's own that apt must know the source package from
+    # (a deb-src entry only: nothing is installed from it).
+    source_suite: str | None = None
 
 
 KERNEL = DebianSource(package="linux-source-6.12", version="6.12.117-1~deb12u1")
 KERNEL_TARBALL = Path("/usr/src/linux-source-6.12.tar.xz")
 
-LUA = DebianSource(package="lua5.4", version="5.4.4-3+deb12u1")
-LUA_ORIG_TARBALL = "lua5.4_5.4.4.orig.tar.gz"
-# Same bytes as lua.org's lua-5.4.4.tar.gz.
-LUA_ORIG_SHA256 = "164c7849653b80ae67bec4b7473b884bf5cc8d2dca05653475ec2ed27b9ebf61"
+# Lua 5.4.7 from trixie: 5.4.5-5.4.7 fix stack-reallocation, GC and code-generation bugs;
+# bookworm has only 5.4.4-3+deb12u1.
+LUA_UPSTREAM_VERSION = "5.4.7"
+LUA = DebianSource(package="lua5.4", version=f"{LUA_UPSTREAM_VERSION}-1", source_suite="trixie")
+LUA_ORIG_TARBALL = f"lua5.4_{LUA_UPSTREAM_VERSION}.orig.tar.gz"
+# Same bytes as lua.org's lua-5.4.7.tar.gz: this sha256 is the one Debian's signed
+# lua5.4_5.4.7-1.dsc lists for the orig tarball, and the one published for
+# https://www.lua.org/ftp/lua-5.4.7.tar.gz.
+LUA_ORIG_SHA256 = "9fbf5e28ef86c69858f6d3d34eccc32e911c1a28b4120ff3e84aaa70cfbf1e30"
 
 # Git refs inside the kernel tree.
 BASE_TAG = "lua-syscall-base"

@@ -17,8 +17,11 @@ NOT_IMPORTED = frozenset({
     "luaconf.h", "lua.c", "luac.c", "liolib.c", "loslib.c", "loadlib.c", "lua.hpp", "Makefile",
 })
 
-# Debian patches that fix the interpreter itself (the others adapt the build system).
-SECURITY_PATCHES = ("0004-cve-2022-28805.patch", "0005-cve-2022-33099.patch")
+# Debian patches that fix the interpreter itself, applied in a second generated commit.
+# lua5.4 5.4.7-1 has none: its debian/patches are 0001-build-system.patch (Makefiles) and
+# 0002-lua-modules-paths.patch (luaconf.h), neither imported. (5.4.4-3+deb12u1's fixes for
+# CVE-2022-28805 and CVE-2022-33099 are upstream since 5.4.5.)
+SECURITY_PATCHES: tuple[str, ...] = ()
 
 
 class ChecksumMismatch(HarnessError):
@@ -85,16 +88,25 @@ def extract_core(src: LuaSource, dest: Path) -> list[str]:
     return sorted(names)
 
 
-def security_patches(src: LuaSource) -> list[tuple[str, bytes]]:
-    """Debian's CVE fixes, as (name, patch text) in series order."""
-    found: dict[str, bytes] = {}
+def debian_patches(src: LuaSource) -> list[tuple[str, bytes]]:
+    """Every patch of the Debian package, as (name, patch text) in debian/patches/series order."""
     with tarfile.open(src.debian_tarball) as tar:
-        for member in tar.getmembers():
-            name = Path(member.name).name
-            if member.name.startswith("debian/patches/") and name in SECURITY_PATCHES:
-                data = tar.extractfile(member)
-                assert data is not None
-                found[name] = data.read()
+        def read(name: str) -> bytes:
+            data = tar.extractfile(f"debian/patches/{name}")
+            assert data is not None
+            return data.read()
+        try:
+            series = read("series").decode()
+        except KeyError:  # a package without patches
+            return []
+        names = [line.split()[0] for line in series.splitlines()
+                 if line.strip() and not line.startswith("#")]
+        return [(name, read(name)) for name in names]
+
+
+def security_patches(src: LuaSource) -> list[tuple[str, bytes]]:
+    """Debian's fixes to the interpreter, as (name, patch text) in series order."""
+    found = dict(debian_patches(src))
     missing = [p for p in SECURITY_PATCHES if p not in found]
     if missing:
         raise HarnessError(f"{src.debian_tarball}: missing Debian patches {missing}")

@@ -23,8 +23,16 @@ SOURCES_DIR = Path("/etc/apt/sources.list.d")
 SOURCES_LIST = Path("/etc/apt/sources.list")
 
 
-def deb_src_stanzas(sources_files: list[Path], sources_list: Path | None) -> list[str]:
-    """deb822 deb-src stanzas mirroring every active `deb` entry (same URIs, suites, keys)."""
+def deb_src_stanzas(sources_files: list[Path], sources_list: Path | None,
+                    extra_suites: tuple[str, ...] = ()) -> list[str]:
+    """deb822 deb-src stanzas mirroring every active `deb` entry (same URIs, suites, keys).
+
+    Each of extra_suites (a newer release's suite, for one source package) gets a deb-src
+    stanza of its own on the mirror of the first entry that carries the machine's release
+    (a suite without a `-updates`/`-security` part), with that entry's components and key.
+    Only deb-src: apt then has no binary package index of that suite, so nothing can be
+    installed from it.
+    """
     stanzas = []
     for path in sources_files:
         for block in re.split(r"\n\s*\n", path.read_text()):
@@ -55,17 +63,43 @@ def deb_src_stanzas(sources_files: list[Path], sources_list: Path | None) -> lis
                     if key == "signed-by":
                         stanza += f"\nSigned-By: {value}"
                 stanzas.append(stanza)
-    return stanzas
+    return stanzas + _extra_suite_stanzas(stanzas, extra_suites)
+
+
+def _extra_suite_stanzas(stanzas: list[str], extra_suites: tuple[str, ...]) -> list[str]:
+    have = {s for stanza in stanzas for s in _field(stanza, "Suites").split()}
+    wanted = [s for s in extra_suites if s not in have]
+    if not wanted:
+        return []
+    for stanza in stanzas:
+        if any("-" not in s for s in _field(stanza, "Suites").split()):
+            lines = [line if not line.startswith("Suites:") else f"Suites: {' '.join(wanted)}"
+                     for line in stanza.splitlines()]
+            return ["\n".join(lines)]
+    raise HarnessError(f"no `deb` entry for the machine's release in /etc/apt: cannot add "
+                       f"deb-src entries for {' '.join(wanted)}")
+
+
+def _field(stanza: str, key: str) -> str:
+    for line in stanza.splitlines():
+        if line.startswith(f"{key}:"):
+            return line.partition(":")[2].strip()
+    return ""
 
 
 def ensure_deb_src() -> bool:
     """Write the deb-src entry file; True when it changed (apt-get update needed)."""
     files = sorted(p for p in SOURCES_DIR.glob("*.sources") if p != DEB_SRC_FILE)
-    stanzas = deb_src_stanzas(files, SOURCES_LIST)
+    extra = tuple(s for s in (LUA.source_suite,) if s)
+    stanzas = deb_src_stanzas(files, SOURCES_LIST, extra)
     if not stanzas:
         raise HarnessError("no active `deb` entries in /etc/apt: cannot add deb-src entries")
-    text = ("# Written by `lua-syscall setup`: source entries for the machine's suites,\n"
-            "# so that `apt-get source lua5.4 memcached` works.\n\n" + "\n\n".join(stanzas) + "\n")
+    header = ("# Written by `lua-syscall setup`: source entries for the machine's suites,\n"
+              "# so that `apt-get source lua5.4 memcached` works.\n")
+    if extra:
+        header += (f"# {' '.join(extra)}: for {LUA.package} {LUA.version} only; deb-src alone, so "
+                   "no binary\n# package can be installed from it.\n")
+    text = header + "\n" + "\n\n".join(stanzas) + "\n"
     if DEB_SRC_FILE.exists() and DEB_SRC_FILE.read_text() == text:
         return False
     run([*sudo_prefix(), "tee", str(DEB_SRC_FILE)], input_text=text, capture=True)

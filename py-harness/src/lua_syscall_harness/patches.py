@@ -1,9 +1,9 @@
 """Exporting the series as mail patches, and checking that patches/ is fresh and applies.
 
 patches/ holds the series as posted: a cover letter and the project's patches 1..N, based on
-the generated Lua import (the base-commit). The import itself (Lua 5.4.4 from Debian's source
-package, then Debian's fixes to it) is never committed: `lua-syscall patches` writes it to
-build/patches/lua-import/, to `git am` first.
+the generated Lua import (the base-commit). The import itself (Lua 5.4.7 from Debian's source
+package; a second patch only if Debian fixed the interpreter, which 5.4.7-1 does not) is never
+committed: `lua-syscall patches` writes it to build/patches/lua-import/, to `git am` first.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def write(ktree: Path | None = None) -> list[Path]:
     posted = export(COMMITTED_DIR, ktree)
     generated = export_lua_import(build_root() / "patches" / "lua-import", ktree)
     say(f"wrote the cover letter and {len(posted) - 1} patches to {COMMITTED_DIR}; the "
-        f"generated Lua import ({len(generated)} patches, git am them first) to "
+        f"generated Lua import ({len(generated)} to git am first) to "
         f"{generated[0].parent}")
     return posted
 

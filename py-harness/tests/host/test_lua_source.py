@@ -34,3 +34,15 @@ def test_core_import_leaves_out_what_the_kernel_replaces(source, tmp_path):
 def test_security_patches_are_found(source):
     names = [n for n, _ in lua_source.security_patches(source)]
     assert names == list(lua_source.SECURITY_PATCHES)
+
+
+def test_every_debian_patch_to_an_imported_file_is_applied(source):
+    """A Debian patch that changes an imported file must be in SECURITY_PATCHES."""
+    patches = lua_source.debian_patches(source)
+    assert patches, "debian/patches/series lists no patch"
+    for name, text in patches:
+        touched = {line.split()[1].split("/", 1)[1] for line in text.decode().splitlines()
+                   if line.startswith("+++ ")}
+        imported = {t for t in touched if t.startswith("src/")
+                    and t.removeprefix("src/") not in lua_source.NOT_IMPORTED}
+        assert not imported or name in lua_source.SECURITY_PATCHES, (name, imported)
