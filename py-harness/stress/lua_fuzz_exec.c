@@ -24,6 +24,15 @@
  *   K <id> <kernel log line that reports a bug>
  *
  * where a ret is a return value or -errno.
+ *
+ * A program with seccomp_nr/seccomp_act parameters runs in a child forked
+ * (sharing the worker's fd table) for it alone, which installs a seccomp
+ * filter applying that action to that system call, then registers and calls
+ * the script.  The child makes no direct call the filter could hit: every hit
+ * is a nested call.  The worker answers USER_NOTIF notifications (an errno, a
+ * value, CONTINUE in turn).  A child killed by SIGSYS is expected only for the
+ * KILL actions; a SIGSYS caught by the child's handler (TRAP must not send
+ * one for a nested call) or a child killed for another reason is a finding.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -35,9 +44,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/eventfd.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -45,7 +57,11 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
 #include <linux/lua_syscall.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
 
 #ifndef __NR_register_lua_syscall
 #define __NR_register_lua_syscall 463
@@ -64,6 +80,13 @@
 #define FUZZ_IOV_OFF		0xF100		/* 2 iovecs into the data area */
 #define FUZZ_TS_OFF		0xF200		/* timespec { 0, 1000 } */
 #define FUZZ_POLL_OFF		0xF300		/* pollfds of the pipe and sockets */
+#define FUZZ_SIGSET_OFF		0xF400		/* sigsets: empty, USR1|USR2, all */
+#define FUZZ_SIGSET_OLD_OFF	0xF420		/* rt_sigprocmask's old mask */
+#define FUZZ_ZTS_OFF		0xF440		/* timespec { 0, 0 } */
+#define FUZZ_SIG6_OFF		0xF480		/* 4 pselect6 { sigset *, size } */
+#define FUZZ_FDSET_OFF		0xF500		/* fd_set: pipe, STREAM0, DGRAM0 */
+#define FUZZ_DEVNULL_OFF	0xF600		/* "/dev/null" */
+#define FUZZ_PIPEFD_OFF		0xF700		/* int[2] for pipe2() loops */
 #define FUZZ_FD_PIPE_R		200
 #define FUZZ_FD_PIPE_W		201
 #define FUZZ_FD_STREAM0		202
@@ -107,6 +130,24 @@ struct params {
 	int alarm_ms;
 	int nargs_given;
 	char args[LUA_SYSCALL_MAX_ARGS][24];
+	long seccomp_nr;	/* -1: no filter */
+	unsigned int seccomp_act;
+};
+
+/* What the calls of a program returned; shared with a seccomp child. */
+struct results {
+	long reg;
+	int reg_done;			/* 0: killed inside register_lua_syscall() */
+	int ncalls;
+	long calls[MAX_CALLS];
+	int fired;
+	volatile int listener;		/* USER_NOTIF listener fd, -1 none */
+	volatile int nth_fd;		/* the child's fail-nth fd, -1 none */
+	volatile int filter_err;	/* errno of a filter that could not be set */
+	volatile int sigsys;		/* SIGSYS the child's handler caught */
+	volatile int sigsys_nr;
+	volatile int sigsys_in_lua;	/* it came on return from one of our calls */
+	volatile int in_lua;		/* in register_lua_syscall() or lua_syscall() */
 };
 
 /* Shared with the supervisor: which program the worker is in, and since when. */
@@ -122,6 +163,7 @@ static struct program *progs;
 static long nprogs;
 static struct progress *progress;
 static time_t deadline;
+static struct results *child_res;	/* MAP_SHARED, for seccomp children */
 
 static void die(const char *what)
 {
@@ -225,6 +267,8 @@ static void parse_params(const struct program *pr, struct params *pa)
 	pa->call_flags = param_ul(pr, "call_flags", 0);
 	pa->args_ptr = param_ul(pr, "args_ptr", 0);
 	pa->alarm_ms = param_ul(pr, "alarm_ms", 0);
+	pa->seccomp_nr = (long)param_ul(pr, "seccomp_nr", (unsigned long)-1);
+	pa->seccomp_act = param_ul(pr, "seccomp_act", SECCOMP_RET_ALLOW);
 
 	/* args=a,b,c: integers or FUZZ_ARG_SELF */
 	for (p = pr->params; p + 5 <= end; p++) {
@@ -271,6 +315,15 @@ static void reset_memory(void)
 		{ FUZZ_FD_STREAM0, POLLIN, 0 },
 		{ FUZZ_FD_DGRAM0, POLLIN, 0 },
 	};
+	uint64_t sigsets[3] = {
+		0, (1ULL << (SIGUSR1 - 1)) | (1ULL << (SIGUSR2 - 1)), ~0ULL,
+	};
+	uint64_t sig6[8] = {
+		FUZZ_DATA + FUZZ_SIGSET_OFF, 8,
+		FUZZ_DATA + FUZZ_SIGSET_OFF + 16, 8,
+		FUZZ_DATA + FUZZ_SIGSET_OFF + 8, 16,	/* a wrong size */
+		FUZZ_HOLE, 8,				/* a bad pointer */
+	};
 	unsigned char *d = (unsigned char *)FUZZ_DATA;
 	size_t i;
 
@@ -289,6 +342,14 @@ static void reset_memory(void)
 	memcpy(d + FUZZ_IOV_OFF, iov, sizeof(iov));
 	memcpy(d + FUZZ_TS_OFF, &ts, sizeof(ts));
 	memcpy(d + FUZZ_POLL_OFF, pfd, sizeof(pfd));
+	memcpy(d + FUZZ_SIGSET_OFF, sigsets, sizeof(sigsets));
+	memcpy(d + FUZZ_SIG6_OFF, sig6, sizeof(sig6));
+	for (i = 0; i < 3; i++) {
+		int fd = (int[]){ FUZZ_FD_PIPE_R, FUZZ_FD_STREAM0, FUZZ_FD_DGRAM0 }[i];
+
+		d[FUZZ_FDSET_OFF + fd / 8] |= 1 << (fd % 8);
+	}
+	strcpy((char *)FUZZ_DATA + FUZZ_DEVNULL_OFF, "/dev/null");
 }
 
 static void place(int fd, int target)
@@ -492,18 +553,243 @@ static void scan_kmsg(long id)
 	}
 }
 
+/* Register the script and call it; what they return goes to res. */
+static void do_calls(const struct program *pr, const struct params *pa,
+		     unsigned long script, struct results *res)
+{
+	uint64_t args[LUA_SYSCALL_MAX_ARGS];
+	long reg, r, nargs;
+	int i, f;
+	void *argp;
+
+	if (pa->alarm_ms)
+		set_alarm(pa->alarm_ms);
+	arm_nth(pa->nth_reg);
+	res->in_lua = 1;
+	reg = ret_of(syscall(__NR_register_lua_syscall, script,
+			     pa->reg_len < 0 ? pr->len : (size_t)pa->reg_len, pa->reg_flags));
+	res->in_lua = 0;
+	f = disarm_nth(pa->nth_reg);
+	if (f >= 0)
+		res->fired = f;
+	set_alarm(0);
+	res->reg = reg;
+	res->reg_done = 1;
+
+	for (i = 0; reg >= 0 && i < pa->calls; i++) {
+		int k;
+
+		for (k = 0; k < pa->nargs_given; k++)
+			args[k] = strcmp(pa->args[k], FUZZ_ARG_SELF) ? strtoull(pa->args[k], NULL, 0)
+								       : (uint64_t)reg;
+		nargs = pa->nargs < 0 ? pa->nargs_given : pa->nargs;
+		argp = pa->args_ptr == 1 ? NULL :
+		       pa->args_ptr == 2 ? (void *)FUZZ_HOLE : (void *)args;
+		/* A count beyond the array: the kernel reads into our stack or faults. */
+		if (nargs > LUA_SYSCALL_MAX_ARGS && pa->args_ptr == 0)
+			argp = (void *)(FUZZ_HOLE - 8);
+		if (pa->alarm_ms)
+			set_alarm(pa->alarm_ms);
+		arm_nth(pa->nth_call);
+		res->in_lua = 1;
+		r = ret_of(syscall(__NR_lua_syscall, (int)reg, argp, nargs, pa->call_flags));
+		res->in_lua = 0;
+		f = disarm_nth(pa->nth_call);
+		if (f >= 0)
+			res->fired = res->fired > 0 ? res->fired : f;
+		set_alarm(0);
+		res->calls[i] = r;
+		res->ncalls = i + 1;
+	}
+}
+
+/* --- seccomp programs ----------------------------------------------------- */
+
+static const char *describe(int status, char *buf, size_t n);
+
+static const char *action_name(unsigned int act)
+{
+	switch (act & SECCOMP_RET_ACTION_FULL) {
+	case SECCOMP_RET_KILL_PROCESS:	return "KILL_PROCESS";
+	case SECCOMP_RET_KILL_THREAD:	return "KILL_THREAD";
+	case SECCOMP_RET_TRAP:		return "TRAP";
+	case SECCOMP_RET_ERRNO:		return "ERRNO";
+	case SECCOMP_RET_USER_NOTIF:	return "USER_NOTIF";
+	case SECCOMP_RET_TRACE:		return "TRACE";
+	case SECCOMP_RET_LOG:		return "LOG";
+	case SECCOMP_RET_ALLOW:		return "ALLOW";
+	}
+	return "?";
+}
+
+static int is_kill(unsigned int act)
+{
+	act &= SECCOMP_RET_ACTION_FULL;
+	return act == SECCOMP_RET_KILL_PROCESS || act == SECCOMP_RET_KILL_THREAD;
+}
+
+/* The child makes no direct call the filter catches: a SIGSYS is for a nested one. */
+static void on_sigsys(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	child_res->sigsys++;
+	child_res->sigsys_nr = si->si_syscall;
+	child_res->sigsys_in_lua = child_res->in_lua;
+}
+
+/* act for system call nr, everything else allowed; the listener fd or -errno. */
+static int install_filter(unsigned int nr, unsigned int act)
+{
+	struct sock_filter insns[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, act),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { sizeof(insns) / sizeof(insns[0]), insns };
+	unsigned int flags = (act & SECCOMP_RET_ACTION_FULL) == SECCOMP_RET_USER_NOTIF ?
+			     SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
+	long r;
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -errno;
+	r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+	return r < 0 ? -errno : (int)r;
+}
+
+static void seccomp_child(const struct program *pr, const struct params *pa,
+			  unsigned long script, pid_t parent)
+{
+	struct sigaction sys = { .sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO };
+	int r;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (getppid() != parent)
+		_exit(3);
+	sigaction(SIGSYS, &sys, NULL);
+	/* Our own fail-nth: the worker's fd 0 is the worker's. */
+	nth_fd = -1;
+	if (pa->nth_reg > 0 || pa->nth_call > 0) {
+		nth_fd = open("/proc/thread-self/fail-nth", O_RDWR);
+		child_res->nth_fd = nth_fd;
+	}
+	r = install_filter(pa->seccomp_nr, pa->seccomp_act);
+	if (r < 0) {
+		child_res->filter_err = -r;
+		_exit(4);
+	}
+	if (r > 0)
+		child_res->listener = r;
+	/* From here on, only the two calls, setitimer, pread/pwrite and exit_group. */
+	do_calls(pr, pa, script, child_res);
+	_exit(0);
+}
+
+/* Answer one notification: an errno, a value, CONTINUE, in turn. */
+static void answer_notification(int listener, unsigned int *turn)
+{
+	struct seccomp_notif req;
+	struct seccomp_notif_resp resp;
+	struct pollfd pfd = { listener, POLLIN, 0 };
+
+	if (poll(&pfd, 1, 10) <= 0 || !(pfd.revents & POLLIN))
+		return;
+	memset(&req, 0, sizeof(req));
+	/* The notifier may have gone since the poll: do not block for ever. */
+	set_alarm(200);
+	if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req)) {
+		set_alarm(0);
+		return;
+	}
+	set_alarm(0);
+	memset(&resp, 0, sizeof(resp));
+	resp.id = req.id;
+	switch ((*turn)++ % 3) {
+	case 0:
+		resp.error = -EL2NSYNC;
+		break;
+	case 1:
+		resp.val = 4242;
+		break;
+	default:
+		resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		break;
+	}
+	ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+}
+
+/* Run the calls in a child under the program's filter; 0, or a finding in what. */
+static int run_seccomp(const struct program *pr, const struct params *pa,
+		       unsigned long script, char *what, size_t n)
+{
+	unsigned int turn = 0;
+	int status = 0, expected_kill = is_kill(pa->seccomp_act);
+	char how[128];
+	pid_t pid, parent = getpid();
+
+	memset(child_res, 0, sizeof(*child_res));
+	child_res->fired = -1;
+	child_res->listener = -1;
+	child_res->nth_fd = -1;
+	progress->segv_code = 0;
+	/* fork() sharing our fd table: the state's fd outlives the child. */
+	pid = syscall(SYS_clone, CLONE_FILES | SIGCHLD, 0, NULL, NULL, 0);
+	if (pid < 0)
+		die("clone");
+	if (pid == 0)
+		seccomp_child(pr, pa, script, parent);
+	for (;;) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		if (child_res->listener >= 0)
+			answer_notification(child_res->listener, &turn);
+		else
+			usleep(2000);
+	}
+	if (child_res->listener >= 0)
+		close(child_res->listener);
+	if (child_res->nth_fd >= 0)
+		close(child_res->nth_fd);
+	what[0] = '\0';
+	if (child_res->filter_err)
+		snprintf(what, n, "seccomp filter (%s on nr %ld) refused: %s",
+			 action_name(pa->seccomp_act), pa->seccomp_nr,
+			 strerror(child_res->filter_err));
+	else if (child_res->sigsys)
+		snprintf(what, n, "seccomp %s on nr %ld: %d SIGSYS caught for nested call "
+			 "nr %d%s", action_name(pa->seccomp_act), pa->seccomp_nr,
+			 child_res->sigsys, child_res->sigsys_nr,
+			 child_res->sigsys_in_lua ? " (on return from our call)" : "");
+	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS && expected_kill)
+		return 0;
+	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+		snprintf(what, n, "seccomp %s on nr %ld: child killed by SIGSYS",
+			 action_name(pa->seccomp_act), pa->seccomp_nr);
+	else if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+		snprintf(what, n, "seccomp %s on nr %ld: child %s",
+			 action_name(pa->seccomp_act), pa->seccomp_nr,
+			 describe(status, how, sizeof(how)));
+	return what[0] != '\0';
+}
+
 static void run_program(const struct program *pr, unsigned long *mem_cur,
 			unsigned long *insn_cur)
 {
-	uint64_t args[LUA_SYSCALL_MAX_ARGS];
-	char line[512];
+	struct results local, *res = &local;
+	char line[512], what[256];
 	struct params pa;
 	unsigned long script;
-	long reg, r, nargs;
-	int i, fired = -1, f, info_ok = 1, off;
-	void *argp;
+	sigset_t none;
+	int i, info_ok = 1, off, finding = 0;
 
 	parse_params(pr, &pa);
+	/* A script may have blocked SIGUSR1/2 for good: not for the next one. */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	reset_memory();
 	reset_fds();
 	set_sysctl("mem_limit", pa.mem_limit, mem_cur);
@@ -514,47 +800,33 @@ static void run_program(const struct program *pr, unsigned long *mem_cur,
 	else if (pa.reg_ptr == 2)
 		script = 0xffffffff81000000UL;
 
-	if (pa.alarm_ms)
-		set_alarm(pa.alarm_ms);
-	arm_nth(pa.nth_reg);
-	reg = ret_of(syscall(__NR_register_lua_syscall, script,
-			     pa.reg_len < 0 ? pr->len : (size_t)pa.reg_len, pa.reg_flags));
-	f = disarm_nth(pa.nth_reg);
-	if (f >= 0)
-		fired = f;
-	set_alarm(0);
-	off = snprintf(line, sizeof(line), "R %ld reg=%ld calls=", pr->id, reg);
-
-	for (i = 0; reg >= 0 && i < pa.calls; i++) {
-		int k;
-
-		for (k = 0; k < pa.nargs_given; k++)
-			args[k] = strcmp(pa.args[k], FUZZ_ARG_SELF) ? strtoull(pa.args[k], NULL, 0)
-								      : (uint64_t)reg;
-		nargs = pa.nargs < 0 ? pa.nargs_given : pa.nargs;
-		argp = pa.args_ptr == 1 ? NULL :
-		       pa.args_ptr == 2 ? (void *)FUZZ_HOLE : (void *)args;
-		/* A count beyond the array: the kernel reads into our stack or faults. */
-		if (nargs > LUA_SYSCALL_MAX_ARGS && pa.args_ptr == 0)
-			argp = (void *)(FUZZ_HOLE - 8);
-		if (pa.alarm_ms)
-			set_alarm(pa.alarm_ms);
-		arm_nth(pa.nth_call);
-		r = ret_of(syscall(__NR_lua_syscall, (int)reg, argp, nargs, pa.call_flags));
-		f = disarm_nth(pa.nth_call);
-		if (f >= 0)
-			fired = fired > 0 ? fired : f;
-		set_alarm(0);
-		off += snprintf(line + off, sizeof(line) - off, "%s%ld", i ? "," : "", r);
-		if (off >= (int)sizeof(line) - 32)
-			break;
+	if (pa.seccomp_nr >= 0) {
+		res = child_res;
+		finding = run_seccomp(pr, &pa, script, what, sizeof(what));
+	} else {
+		memset(&local, 0, sizeof(local));
+		local.fired = -1;
+		do_calls(pr, &pa, script, &local);
 	}
-	if (reg >= 0) {
-		read_state(reg, &info_ok);
-		close(reg);
+	/* A seccomp kill inside the registration: no fd, no errno. */
+	if (res->reg_done)
+		off = snprintf(line, sizeof(line), "R %ld reg=%ld calls=", pr->id, res->reg);
+	else
+		off = snprintf(line, sizeof(line), "R %ld killed=1 calls=", pr->id);
+	for (i = 0; i < res->ncalls && off < (int)sizeof(line) - 64; i++)
+		off += snprintf(line + off, sizeof(line) - off, "%s%ld", i ? "," : "",
+				res->calls[i]);
+	if (res->reg_done && res->reg >= 0) {
+		read_state(res->reg, &info_ok);
+		close(res->reg);
 	}
-	snprintf(line + off, sizeof(line) - off, " nth=%d info=%d\n", fired, info_ok);
-	emit("%s", line);
+	off += snprintf(line + off, sizeof(line) - off, " nth=%d info=%d", res->fired, info_ok);
+	if (pa.seccomp_nr >= 0)
+		snprintf(line + off, sizeof(line) - off, " seccomp=%s/%ld",
+			 action_name(pa.seccomp_act), pa.seccomp_nr);
+	emit("%s\n", line);
+	if (finding)
+		emit("C %ld %s\n", pr->id, what);
 	scan_kmsg(pr->id);
 }
 
@@ -638,6 +910,10 @@ int main(int argc, char **argv)
 	progress = mmap(NULL, sizeof(*progress), PROT_READ | PROT_WRITE,
 			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (progress == MAP_FAILED)
+		die("mmap");
+	child_res = mmap(NULL, sizeof(*child_res), PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (child_res == MAP_FAILED)
 		die("mmap");
 	/* The supervisor keeps out of the workers' way, and out of their kills. */
 	signal(SIGUSR1, SIG_IGN);

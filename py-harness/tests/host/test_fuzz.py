@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from lua_syscall_harness.fuzz import corpus, grammar, layout, leaks, minimise, tools
@@ -259,3 +261,91 @@ def test_minimiser_drops_a_whole_block_ddmin_cannot_split():
     small = minimise.minimise(text, oracle)
     assert "if" not in small and "pcall" not in small
     assert "~#''" in small
+
+
+def test_generator_covers_masks_and_close_loops():
+    text = b"\n".join(p.script for p in grammar.programs(11, 800))
+    for word in (b"sys.ppoll(", b"sys.pselect6(", b"sys.epoll_pwait(", b"sys.epoll_pwait2(",
+                 b"sys.rt_sigprocmask(", b"sys.openat(-100, ", b"sys.pipe2(", b"sys.close(f)",
+                 str(layout.DATA + layout.SIGSET_FULL).encode(),
+                 str(layout.DATA + layout.SIG6_OFF + 2 * layout.SIG6_SIZE).encode()):
+        assert word in text, word
+    # a wrong sigsetsize and an invalid mask pointer are among the arguments
+    assert re.search(rb"sys\.ppoll\([^)]*, (0|4|16|128)\)", text)
+    assert re.search(rb"sys\.epoll_pwait\([^)]*, %d, 8\)" % layout.HOLE, text)
+
+
+def test_masks_never_block_sigalrm_for_good_nor_wait_for_long():
+    """SIGALRM ends the calls blocked for good: a lasting mask must never block it, and a
+    temporary one only around a call that returns at once."""
+    text = b"\n".join(p.script for p in grammar.programs(12, 1500)).decode(
+        "utf-8", errors="surrogateescape")
+    full = layout.DATA + layout.SIGSET_FULL
+    masks = re.findall(r"sys\.rt_sigprocmask\(\d+, (\d+),", text)
+    assert masks and str(full) not in masks
+    quick = {str(layout.DATA + layout.ZTS_OFF), str(layout.DATA + layout.TS_OFF),
+             str(layout.HOLE), str(layout.NOACCESS)}
+    for m in re.finditer(r"sys\.ppoll\((\d+), (\d+), (\d+),", text):
+        assert m.group(3) in quick, m.group(0)
+    for m in re.finditer(r"sys\.epoll_pwait2\((\d+), (\d+), (\d+), (\d+),", text):
+        assert m.group(4) in quick, m.group(0)
+    for m in re.finditer(r"sys\.epoll_pwait\((\d+), (\d+), (\d+), (\d+),", text):
+        assert m.group(4) in ("0", "1"), m.group(0)
+    for m in re.finditer(r"sys\.pselect6\([^,]+, [^,]+, [^,]+, [^,]+, (\d+),", text):
+        assert m.group(1) in quick, m.group(0)
+
+
+def test_seccomp_programs_are_a_few_with_every_action():
+    progs = grammar.programs("sc", 3000)
+    chosen = [p for p in progs if "seccomp_nr" in p.params]
+    assert 0.04 * len(progs) < len(chosen) < 0.11 * len(progs)
+    assert {p.params["seccomp_act"] for p in chosen} == set(grammar.SECCOMP_ACTIONS.values())
+    assert {p.params["seccomp_nr"] for p in chosen} <= set(grammar.SECCOMP_NRS.values())
+    # mostly a call the script makes
+    names = {v: k for k, v in grammar.SECCOMP_NRS.items()}
+    used = [p for p in chosen if f"sys.{names[p.params['seccomp_nr']]}(".encode() in p.script]
+    assert len(used) > 0.6 * len(chosen)
+    for p in chosen:
+        assert "seccomp_act" in p.params
+        assert f"seccomp_nr={p.params['seccomp_nr']}" in p.params_line()
+
+
+def test_seccomp_choice_is_a_function_of_seed_and_index():
+    for i in range(400):
+        a, b = grammar.program("sc2", i), grammar.program("sc2", i)
+        assert a.params == b.params
+    # the filtered call is never one the executor's child makes itself
+    child_calls = {17, 18, 38, 60, 231, 463, 464, 15}
+    assert not child_calls & set(grammar.SECCOMP_NRS.values())
+
+
+def test_kept_failing_program_keeps_its_seccomp_filter(tmp_path):
+    from lua_syscall_harness.fuzz import runner
+
+    prog = next(p for p in grammar.programs("sc3", 500) if "seccomp_nr" in p.params)
+    outcome = corpus.Outcome(prog.id, crash="seccomp TRAP on nr 110: 1 SIGSYS caught")
+    path = runner.keep_failing(prog, outcome, tmp_path)
+    head = path.read_text(errors="replace").splitlines()[1]
+    assert f"seccomp_nr={prog.params['seccomp_nr']}" in head
+    assert f"seccomp_act={prog.params['seccomp_act']}" in head
+    back = runner.read_kept(path)
+    assert back.params == prog.params
+    # a seccomp finding is a failure; an R line with the filter's tag parses as before
+    out = corpus.parse_results(f"R {prog.id} reg=5 calls=-54 nth=-1 info=1 "
+                               "seccomp=ERRNO/110\n")
+    assert out[prog.id].calls == [-54] and not out[prog.id].failed
+    # killed by the filter inside the registration: no register errno to count
+    killed = corpus.parse_results("R 9 killed=1 calls= nth=-1 info=1 seccomp=KILL_THREAD/62\n")
+    assert killed[9].errnos() == [] and not killed[9].failed
+    assert outcome.failed
+
+
+def test_executor_knows_every_seccomp_action_and_the_new_world():
+    text = tools.source(tools.FUZZ_EXEC).read_text()
+    for name in ("SECCOMP_FILTER_FLAG_NEW_LISTENER", "SECCOMP_IOCTL_NOTIF_RECV",
+                 "SECCOMP_USER_NOTIF_FLAG_CONTINUE", "PR_SET_NO_NEW_PRIVS", "SIGSYS",
+                 "CLONE_FILES", "sigprocmask(SIG_SETMASK"):
+        assert name in text, name
+    for act in ("KILL_PROCESS", "KILL_THREAD", "TRAP", "ERRNO", "USER_NOTIF", "TRACE", "LOG",
+                "ALLOW"):
+        assert f'return "{act}"' in text, act

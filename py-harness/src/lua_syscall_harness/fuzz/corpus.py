@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PARAM_KEYS = ("reg_flags", "reg_len", "reg_ptr", "mem_limit", "insn_limit", "nth_reg",
-              "nth_call", "calls", "nargs", "call_flags", "args_ptr", "alarm_ms")
+              "nth_call", "calls", "nargs", "call_flags", "args_ptr", "alarm_ms",
+              "seccomp_nr", "seccomp_act")
+"""seccomp_nr and seccomp_act: run the program in a child under a seccomp filter that
+applies action seccomp_act to system call seccomp_nr (grammar.seccomp_params())."""
 
 
 @dataclass

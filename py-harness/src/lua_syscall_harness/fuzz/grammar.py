@@ -205,6 +205,39 @@ class Gen:
         return lua_int(self.r.choice((0, 1, 8, 16, 64, 4096, layout.DATA_SIZE,
                                       layout.DATA_SIZE + 1, 1 << 31, -1)))
 
+    def timeout(self) -> str:
+        """A timespec that never blocks for long: zero, 1 us, or a bad pointer."""
+        return str(self.r.choice((layout.DATA + layout.ZTS_OFF, layout.DATA + layout.ZTS_OFF,
+                                  layout.DATA + layout.TS_OFF, layout.HOLE,
+                                  layout.NOACCESS)))
+
+    def sigmask(self) -> str:
+        """A temporary mask (ppoll, epoll_pwait): any of the sigsets, NULL or invalid."""
+        return str(self.r.choice((
+            layout.DATA + layout.SIGSET_EMPTY, layout.DATA + layout.SIGSET_USR,
+            layout.DATA + layout.SIGSET_FULL, layout.DATA + layout.SIGSET_FULL, 0,
+            layout.HOLE, layout.HOLE - 4, layout.NOACCESS, layout.KERNEL_ADDR)))
+
+    def lasting_mask(self) -> str:
+        """A mask for rt_sigprocmask(): never one that blocks SIGALRM, which ends calls
+        blocked for good."""
+        return str(self.r.choice((layout.DATA + layout.SIGSET_EMPTY,
+                                  layout.DATA + layout.SIGSET_USR, 0, layout.HOLE)))
+
+    def sigsetsize(self) -> str:
+        return str(self.r.choice((8, 8, 8, 0, 4, 16, 128)))
+
+    def sig6(self) -> str:
+        """pselect6's { sigset pointer, size } argument."""
+        if self.chance(0.8):
+            return str(layout.DATA + layout.SIG6_OFF
+                       + layout.SIG6_SIZE * self.r.randrange(4))
+        return str(self.r.choice((0, layout.HOLE, layout.HOLE - 8)))
+
+    def fdset(self) -> str:
+        return str(self.r.choice((layout.DATA + layout.FDSET_OFF,
+                                  layout.DATA + layout.FDSET_OFF, 0, layout.HOLE - 8)))
+
     def sys_expr(self) -> str:
         data = layout.DATA
         r = self.r
@@ -252,6 +285,20 @@ class Gen:
             lambda: f"sys.mmap(0, {r.choice((4096, 1 << 20, 0, -1))}, 3, 0x22, -1, 0)",
             lambda: f"sys.timerfd_create({r.choice((0, 1, 7))}, 0)",
             lambda: f"sys.prctl(16, {self.addr(16)}, 0, 0, 0)",
+            # temporary signal masks: never a timeout that blocks for long
+            lambda: f"sys.ppoll({data + layout.POLL_OFF}, {r.randint(0, 3)}, {self.timeout()}, "
+                    f"{self.sigmask()}, {self.sigsetsize()})",
+            lambda: f"sys.pselect6({r.choice((0, 205, 211, 1025, -1))}, {self.fdset()}, "
+                    f"{self.fdset()}, 0, {self.timeout()}, {self.sig6()})",
+            lambda: f"sys.epoll_pwait({layout.FD_EPOLL}, {self.addr(12)}, {r.randint(0, 8)}, "
+                    f"{r.choice((0, 0, 1))}, {self.sigmask()}, {self.sigsetsize()})",
+            lambda: f"sys.epoll_pwait2({layout.FD_EPOLL}, {self.addr(12)}, {r.randint(0, 8)}, "
+                    f"{self.timeout()}, {self.sigmask()}, {self.sigsetsize()})",
+            lambda: f"sys.rt_sigprocmask({r.choice((0, 1, 2, 2, 5))}, {self.lasting_mask()}, "
+                    f"{r.choice((0, data + layout.SIGSET_OLD_OFF, layout.HOLE))}, "
+                    f"{self.sigsetsize()})",
+            lambda: f"sys.openat(-100, {data + layout.DEVNULL_OFF}, {r.choice((0, 2, 0o2000000))})",
+            lambda: f"sys.openat({self.fd()}, {self.addr()}, 0)",
             lambda: f"sys.call({r.choice(DENIED_NRS)})",
             lambda: f"sys.call({lua_int(r.choice(BOGUS_NRS))}, 1, 2)",
             lambda: f"sys.call({r.choice(list(SAFE_NRS.values()))}, {self.fd()}, "
@@ -450,10 +497,46 @@ class Gen:
             lambda: "while true do end",
             lambda: "while true do sys.getppid() end",
             lambda: f"for _ = 1, 1000 do sys.write({layout.FD_PIPE_W}, {layout.DATA}, 4096) end",
+            # a signal pending across temporary masks: later nested calls see -EINTR
+            lambda: (f"sys.rt_sigprocmask(0, {layout.DATA + layout.SIGSET_USR}, 0, 8) "
+                     f"sys.kill(sys.getpid(), {r.choice((10, 12))})\n"
+                     f"local _ = sys.ppoll({layout.DATA + layout.POLL_OFF}, 1, "
+                     f"{layout.DATA + layout.ZTS_OFF}, {layout.DATA + layout.SIGSET_EMPTY}, 8)\n"
+                     f"local _ = sys.read({layout.FD_PIPE_R}, {layout.DATA}, 1), "
+                     "sys.getppid()"),
+            lambda: (f"for _ = 1, {r.choice((2, 10, 30))} do "
+                     f"sys.epoll_pwait({layout.FD_EPOLL}, {layout.DATA}, 4, 0, "
+                     f"{layout.DATA + layout.SIGSET_FULL}, 8) "
+                     f"sys.pselect6(211, {layout.DATA + layout.FDSET_OFF}, 0, 0, "
+                     f"{layout.DATA + layout.ZTS_OFF}, "
+                     f"{layout.DATA + layout.SIG6_OFF + layout.SIG6_SIZE}) end"),
+            # open/close loops: the last close releases the file at once (task work);
+            # short, as a fuzz loop may itself run in a loop (the guest test does 1000)
+            lambda: (f"for _ = 1, {r.choice((5, 20, 100))} do local f = sys.openat(-100, "
+                     f"{layout.DATA + layout.DEVNULL_OFF}, {r.choice((0, 2, 0o2000000))}) "
+                     "if f >= 0 then sys.close(f) end end"),
+            lambda: (f"for _ = 1, {r.choice((5, 20, 50))} do "
+                     f"if sys.pipe2({layout.DATA + layout.PIPEFD_OFF}, "
+                     f"{r.choice((0, 0o4000, 0o2000000))}) == 0 then "
+                     f"local rd, wr = mem.get32({layout.DATA + layout.PIPEFD_OFF}), "
+                     f"mem.get32({layout.DATA + layout.PIPEFD_OFF + 4}) "
+                     f"{r.choice(PIPE_BODIES)} "
+                     "end end"),
+            lambda: (f"for _ = 1, {r.choice((5, 20))} do local f = sys.openat(-100, "
+                     f"{layout.DATA + layout.DEVNULL_OFF}, 0) if f >= 0 then "
+                     f"sys.dup3(f, {r.randint(211, layout.FD_LAST)}, 0) sys.close(f) end end"),
         ]
         return r.choice(templates)()
 
 
+PIPE_BODIES = (
+    "sys.close(wr) sys.close(rd)", "sys.close(rd) sys.close(wr)",
+    # the writer's last close: the reader gets the data, then EOF
+    f"sys.write(wr, {layout.DATA}, 8) sys.close(wr) sys.read(rd, {layout.DATA + 64}, 16) "
+    f"sys.read(rd, {layout.DATA + 64}, 16) sys.close(rd)",
+    # the reader's last close: the writer gets EPIPE (SIGPIPE is ignored)
+    f"sys.close(rd) sys.write(wr, {layout.DATA}, 8) sys.close(wr)",
+)
 FORMATS = ("'%d'", "'%5d'", "'%-99d'", "'%099d'", "'%x'", "'%X'", "'%o'", "'%c'", "'%i'",
            "'%q'", "'%s'", "'%10.3s'", "'%a'", "'%f'", "'%g'", "'%e'", "'%y'", "'%'", "'%100d'",
            "'%.99d'", "'%u'", "'%%'")
@@ -568,6 +651,53 @@ def make_params(g: Gen, script: bytes) -> tuple[dict[str, int], list[int | str]]
     return params, args
 
 
+# seccomp actions (include/uapi/linux/seccomp.h) for the filter of a seccomp program.
+SECCOMP_RET_KILL_PROCESS = 0x80000000
+SECCOMP_RET_KILL_THREAD = 0x00000000
+SECCOMP_RET_TRAP = 0x00030000
+SECCOMP_RET_ERRNO = 0x00050000
+SECCOMP_RET_USER_NOTIF = 0x7FC00000
+SECCOMP_RET_TRACE = 0x7FF00000
+SECCOMP_RET_LOG = 0x7FFC0000
+SECCOMP_RET_ALLOW = 0x7FFF0000
+SECCOMP_ACTIONS = {
+    "ALLOW": SECCOMP_RET_ALLOW, "LOG": SECCOMP_RET_LOG,
+    "ERRNO(0)": SECCOMP_RET_ERRNO, "ERRNO(EXFULL)": SECCOMP_RET_ERRNO | 54,
+    "ERRNO(EL3HLT)": SECCOMP_RET_ERRNO | 46, "TRAP": SECCOMP_RET_TRAP,
+    "TRACE": SECCOMP_RET_TRACE | 7, "USER_NOTIF": SECCOMP_RET_USER_NOTIF,
+    "KILL_THREAD": SECCOMP_RET_KILL_THREAD, "KILL_PROCESS": SECCOMP_RET_KILL_PROCESS,
+}
+SECCOMP_KILLS = (SECCOMP_RET_KILL_THREAD, SECCOMP_RET_KILL_PROCESS)
+SECCOMP_FRACTION = 0.07
+"""Of the programs, those the executor runs in a child under a seccomp filter."""
+SECCOMP_NRS = {  # x86_64: calls the programs make that the executor's child never makes
+    "read": 0, "write": 1, "close": 3, "fstat": 5, "poll": 7, "lseek": 8, "mmap": 9,
+    "mprotect": 10, "munmap": 11, "rt_sigprocmask": 14, "ioctl": 16, "readv": 19,
+    "writev": 20, "sched_yield": 24, "madvise": 28, "dup": 32, "nanosleep": 35, "getpid": 39,
+    "sendto": 44, "recvfrom": 45, "socketpair": 53, "kill": 62, "uname": 63, "fcntl": 72,
+    "ftruncate": 77, "getcwd": 79, "getuid": 102, "getppid": 110, "prctl": 157,
+    "gettid": 186, "futex": 202, "clock_gettime": 228, "epoll_wait": 232, "epoll_ctl": 233,
+    "openat": 257, "pselect6": 270, "ppoll": 271, "epoll_pwait": 281,
+    "timerfd_create": 283, "eventfd2": 290, "dup3": 292, "pipe2": 293, "getrandom": 318,
+    "memfd_create": 319, "epoll_pwait2": 441,
+}
+
+
+def seccomp_params(seed: int | str, index: int, script: bytes) -> dict[str, int]:
+    """The seccomp filter program `index` of `seed` runs under, if any: a function of the
+    pair alone (its own random stream; the script is itself a function of the pair), so
+    that it is reproducible and, through the parameters line, kept with a failing
+    program. The call filtered is one the script names, when it names any."""
+    r = random.Random(f"{seed}:{index}:seccomp")
+    used = sorted(n for n in SECCOMP_NRS if f"sys.{n}(".encode() in script)
+    # Mostly programs that make a call to filter: a filter on nothing tests little.
+    if r.random() >= (SECCOMP_FRACTION * 1.3 if used else SECCOMP_FRACTION / 3):
+        return {}
+    name = r.choice(used) if used and r.random() < 0.9 else r.choice(sorted(SECCOMP_NRS))
+    return {"seccomp_nr": SECCOMP_NRS[name],
+            "seccomp_act": SECCOMP_ACTIONS[r.choice(sorted(SECCOMP_ACTIONS))]}
+
+
 def program(seed: int | str, index: int) -> Program:
     """Program `index` of `seed`: the same pair gives the same program."""
     g = Gen(random.Random(f"{seed}:{index}"))
@@ -577,6 +707,7 @@ def program(seed: int | str, index: int) -> Program:
         text = mutate(g, text)
     script = text.encode("utf-8", errors="surrogateescape")
     params, args = make_params(g, script)
+    params.update(seccomp_params(seed, index, script))
     return Program(index, script, params, args)
 
 
