@@ -22,8 +22,9 @@
  * next call:
  *
  * - -ERESTART* codes become -EINTR: restarting is for the outer call;
- * - pending task work runs (the last fput() of a close(), io_uring
- *   completions), so that nothing waits for the outer call to return;
+ * - pending task work runs (the last fput() of a dup2() over an fd or of
+ *   close_range(), io_uring completions), so that nothing waits for the
+ *   outer call to return;
  * - a temporary signal mask (ppoll, pselect6, epoll_pwait, rt_sigsuspend,
  *   io_uring_enter...) is restored, unless a signal is pending: then it
  *   stays, to be delivered with it on the outer return, as after a call

@@ -132,15 +132,21 @@ static void *luak_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 		return ptr;
 	}
 
-	/* Over budget: Lua collects garbage, retries, then raises. */
+	/*
+	 * Over budget: Lua runs a full collection, retries, then raises.
+	 * That collection traverses the whole heap: charge it, or a script
+	 * at its memory limit would collect on every allocation for free.
+	 */
 	if (nsize - osize > rt->mem_limit - rt->mem_used) {
 		rt->mem_failed = true;
+		rt->alloc_bytes += rt->mem_used;
 		return NULL;
 	}
 
 	p = kvrealloc(ptr, nsize, LUAK_GFP);
 	if (!p) {
 		rt->mem_failed = true;
+		rt->alloc_bytes += rt->mem_used;
 		return NULL;
 	}
 	rt->mem_used += nsize - osize;

@@ -323,6 +323,31 @@ TEST(mem_fault)
 	close(fd);
 }
 
+/* A fault stops the script at once: a pcall() cannot catch it. */
+TEST(mem_fault_stops_at_once)
+{
+	static const char script[] =
+		"local after = 0\n"
+		"return function(op)\n"
+		"  if op == 2 then return after end\n"
+		"  pcall(mem.get8, 0)\n"
+		"  after = after + 1\n"
+		"  return 1\n"
+		"end\n";
+	int fd;
+
+	if (!lua_syscall_supported())
+		SKIP(return, LUA_NOT_SUPPORTED);
+	fd = lua_register(script);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(-1, lua_call1(fd, 1));
+	ASSERT_EQ(EFAULT, errno);
+	ASSERT_EQ(0, lua_call1(fd, 2)) {
+		TH_LOG("the script ran on after a fault in mem.get8");
+	}
+	close(fd);
+}
+
 /* The deny list, x86_64 numbers; each is tried in a child of its own. */
 static const struct {
 	const char *name;
