@@ -115,12 +115,15 @@ class SockFprog(ctypes.Structure):
     _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.POINTER(SockFilter)))
 
 
-def seccomp_on_nr(nr: int, action: int) -> None:
-    """Install a filter: action for syscall nr (x86_64), allow the rest. Irreversible."""
+def seccomp_filter(nr: int, action: int, flags: int = 0,
+                   other_arch: int = SECCOMP_RET_KILL_PROCESS) -> int:
+    """seccomp(SECCOMP_SET_MODE_FILTER, flags): action for syscall nr (x86_64), other_arch for
+    calls of another arch, allow the rest. Irreversible. Returns what seccomp() returns (the
+    listener fd with SECCOMP_FILTER_FLAG_NEW_LISTENER)."""
     insns = [
         (BPF_LD_W_ABS, 0, 0, 4),                    # seccomp_data.arch
         (BPF_JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
-        (BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS),
+        (BPF_RET_K, 0, 0, other_arch),
         (BPF_LD_W_ABS, 0, 0, 0),                    # seccomp_data.nr
         (BPF_JEQ_K, 0, 1, nr),
         (BPF_RET_K, 0, 0, action),
@@ -129,10 +132,18 @@ def seccomp_on_nr(nr: int, action: int) -> None:
     arr = (SockFilter * len(insns))(*[SockFilter(*i) for i in insns])
     prog = SockFprog(len(insns), arr)
     set_no_new_privs()
-    # prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog)
-    if _libc.prctl(22, 2, ctypes.addressof(prog), 0, 0) != 0:
+    # syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog)
+    ret = _libc.syscall(ctypes.c_long(317), ctypes.c_long(1), ctypes.c_long(flags),
+                        ctypes.c_void_p(ctypes.addressof(prog)))
+    if ret < 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
+    return ret
+
+
+def seccomp_on_nr(nr: int, action: int) -> None:
+    """Install a filter: action for syscall nr (x86_64), allow the rest. Irreversible."""
+    seccomp_filter(nr, action)
 
 
 @dataclass

@@ -20,23 +20,18 @@ import struct
 import threading
 import time
 
+import lua_util
 import pytest
 from lua_util import (
     AUDIT_ARCH_X86_64,
-    BPF_JEQ_K,
-    BPF_LD_W_ABS,
-    BPF_RET_K,
     KERNEL_ADDR,
     SECCOMP_RET_ALLOW,
     SECCOMP_RET_ERRNO,
     SECCOMP_RET_KILL_PROCESS,
     SECCOMP_RET_TRAP,
-    SockFilter,
-    SockFprog,
     in_child,
     open_fds,
     seccomp_on_nr,
-    set_no_new_privs,
 )
 
 from lua_syscall_harness.binding import LuaState
@@ -68,24 +63,8 @@ def raw_syscall(nr: int, *args: int) -> int:
 
 
 def seccomp_filter(nr: int, action: int, flags: int = 0) -> int:
-    """seccomp(SECCOMP_SET_MODE_FILTER, flags): action for nr, allow the rest; returns what
-    seccomp() returns (the listener fd with SECCOMP_FILTER_FLAG_NEW_LISTENER)."""
-    insns = [
-        (BPF_LD_W_ABS, 0, 0, 4),                    # seccomp_data.arch
-        (BPF_JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
-        (BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW),
-        (BPF_LD_W_ABS, 0, 0, 0),                    # seccomp_data.nr
-        (BPF_JEQ_K, 0, 1, nr),
-        (BPF_RET_K, 0, 0, action),
-        (BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW),
-    ]
-    arr = (SockFilter * len(insns))(*[SockFilter(*i) for i in insns])
-    prog = SockFprog(len(insns), arr)
-    set_no_new_privs()
-    ret = raw_syscall(NR["seccomp"], SECCOMP_SET_MODE_FILTER, flags, ctypes.addressof(prog))
-    if ret < 0:
-        raise OSError(-ret, os.strerror(-ret))
-    return ret
+    """lua_util's filter, letting calls of another arch through."""
+    return lua_util.seccomp_filter(nr, action, flags, other_arch=SECCOMP_RET_ALLOW)
 
 
 def shared_page() -> tuple[mmap.mmap, int]:
