@@ -14,6 +14,7 @@ from . import (
     build,
     machine_setup,
     patches,
+    profile,
     series_check,
     series_refresh,
     suite,
@@ -122,6 +123,10 @@ def _bench(args: argparse.Namespace) -> int:
                      wall_clock=args.wall_clock)
 
 
+def _profile(args: argparse.Namespace) -> int:
+    return profile.profile(skip_build=args.skip_build, top=args.top, timeout=args.timeout)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lua-syscall", description=__doc__)
     sub = p.add_subparsers(dest="verb", required=True, metavar="VERB")
@@ -185,6 +190,17 @@ def parser() -> argparse.ArgumentParser:
                    help="time with the host clock (multi-threaded TCG) instead of icount")
     s.add_argument("guest_args", nargs=argparse.REMAINDER)
     s.set_defaults(func=_bench)
+
+    s = sub.add_parser("profile", help="instructions per kernel function of the hot paths "
+                       "(bench kernel, icount, a QEMU plugin)",
+                       description="Boot the bench kernel under icount with the insn_profile "
+                       "QEMU plugin and count, per kernel function, the instructions of a "
+                       "direct getppid(), an empty lua_syscall() and one nested "
+                       "sys.getppid().")
+    s.add_argument("--timeout", type=float, default=1200, help="guest seconds")
+    s.add_argument("--skip-build", action="store_true", help="use the existing bench kernel")
+    s.add_argument("--top", type=int, default=25, help="functions shown per workload")
+    s.set_defaults(func=_profile)
 
     s = sub.add_parser("fuzz", help="fuzz and stress both system calls in the debug kernel",
                        description="Generate random Lua programs from a seed, run them through "

@@ -82,7 +82,7 @@ def new_run_dir() -> Path:
 
 def qemu_command(kernel: Path, run_dir: Path, accel_name: str, *, memory_mb: int, cpus: int,
                  append: str = "", icount_shift: int | None = None,
-                 smp_sockets: bool = False) -> list[str]:
+                 smp_sockets: bool = False, qemu_extra: tuple[str, ...] = ()) -> list[str]:
     cmdline = [
         "console=ttyS0", f"root={ROOT_TAG}", "rootfstype=9p",
         "rootflags=trans=virtio,version=9p2000.L,msize=512000,cache=loose", "ro",
@@ -110,6 +110,7 @@ def qemu_command(kernel: Path, run_dir: Path, accel_name: str, *, memory_mb: int
         "-fsdev", f"local,id=lsout,path={run_dir},security_model=none",
         "-device", "virtio-9p-pci,fsdev=lsout,mount_tag=lsout",
         "-serial", f"file:{run_dir / 'serial.log'}",
+        *qemu_extra,
     ]
 
 
@@ -151,6 +152,7 @@ def run(
     append: str = "",
     icount_shift: int | None = None,
     smp_sockets: bool = False,
+    qemu_extra: tuple[str, ...] = (),
 ) -> VmResult:
     """Boot the kernel, run command (a shell command line) in the guest, return its result."""
     kernel = kernel or kernel_image(variant)
@@ -160,7 +162,8 @@ def run(
     (run_dir / "cwd").write_text(str(cwd))
     (run_dir / "keep").write_text("".join(f"{path}\n" for path in guest_kept_paths(cwd)))
     argv = qemu_command(kernel, run_dir, accel_name, memory_mb=memory_mb, cpus=cpus,
-                        append=append, icount_shift=icount_shift, smp_sockets=smp_sockets)
+                        append=append, icount_shift=icount_shift, smp_sockets=smp_sockets,
+                        qemu_extra=qemu_extra)
     (run_dir / "qemu.cmd").write_text(shlex.join(argv) + "\n")
     follower = _OutputFollower(run_dir / "output") if stream else None
     if follower:
