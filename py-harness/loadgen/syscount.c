@@ -3,8 +3,10 @@
  * syscount PID: count the user/kernel crossings of every thread of PID with perf
  * counters on the raw_syscalls:sys_enter tracepoint (all, and per syscall number
  * of interest, through tracepoint filters), plus the nested calls lua_syscall
- * scripts make (lua_syscall:lua_syscall_nested).  Counting starts when it prints
- * "ready"; it stops and prints one JSON object when stdin reaches EOF.
+ * scripts make (lua_syscall:lua_syscall_nested).  Nested calls hit
+ * raw_syscalls:sys_enter too: crossings are "syscalls" minus "lua_nested".
+ * Counting starts when it prints "ready"; it stops and prints one JSON object
+ * when stdin reaches EOF.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -34,6 +36,7 @@ static const struct counter counters[] = {
 	{ "recvfrom", "raw_syscalls/sys_enter", "id == 45" },
 	{ "sendmsg", "raw_syscalls/sys_enter", "id == 46" },
 	{ "epoll_wait", "raw_syscalls/sys_enter", "id == 232 || id == 281 || id == 441" },
+	{ "io_uring_enter", "raw_syscalls/sys_enter", "id == 426" },
 	{ "lua_nested", "lua_syscall/lua_syscall_nested", NULL },
 };
 #define NCOUNTERS (sizeof(counters) / sizeof(counters[0]))

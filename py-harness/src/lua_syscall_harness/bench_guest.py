@@ -70,6 +70,24 @@ def microbenchmarks(iterations: int) -> dict[str, Any]:
     return json.loads(res.stdout)
 
 
+def io_microbenchmarks(bursts: int, workdir: Path) -> dict[str, Any]:
+    """16 pread / 16 sendto per burst: direct, one lua_syscall, one io_uring_enter.
+
+    io_micro checks every burst (bytes read, datagrams received) and exits non-zero on
+    any mismatch, so a broken path fails the bench instead of reporting a fast time.
+    """
+    res = subprocess.run(["taskset", "-c", LOAD_CPU, str(loadgen_binary("io_micro")),
+                          "-n", str(bursts), "-r", "3", "-b", "16", "-l", "64",
+                          "-d", str(workdir)],
+                         capture_output=True, text=True, check=False)
+    if res.returncode != 0:
+        raise RuntimeError(f"io_micro failed ({res.returncode}): {res.stderr.strip()}")
+    out: dict[str, Any] = json.loads(res.stdout)
+    if not out.get("checked") or out["datagrams_received"] != out["datagrams_sent"]:
+        raise RuntimeError(f"io_micro: unchecked result {out}")
+    return out
+
+
 def measured_run(server: Server, corpus: Path, args: argparse.Namespace,
                  rate: float | None) -> dict[str, Any]:
     """One load-generator run against server, with the kernel's syscall counts."""
@@ -99,26 +117,59 @@ def measured_run(server: Server, corpus: Path, args: argparse.Namespace,
     return result
 
 
-def memaslap_run(server: Server, args: argparse.Namespace, size: int) -> dict[str, Any]:
-    """memcaslap -U (UDP GET/SET 9:1, its own keys), the seed's client."""
+class MemaslapFailed(RuntimeError):
+    """memaslap, the seed's own client, did not run: the bench must not print "n/a"."""
+
+
+def memaslap_config(workdir: Path, size: int) -> Path:
+    """memaslap's config file (-F), written where the guest can write.
+
+    Without -F memaslap writes a default ~/.memslap.cnf into getpwuid()'s home (not
+    $HOME), which the guest sees read-only. Same content as that default (key 64 bytes,
+    GET:SET 9:1), with this run's value size.
+    """
+    path = workdir / f"memslap-{size}.cnf"
+    path.write_text(f"key\n64 64 1\nvalue\n{size} {size} 1\ncmd\n0 0.1\n1 0.9\n")
+    return path
+
+
+def memaslap_run(server: Server, args: argparse.Namespace, size: int,
+                 workdir: Path) -> dict[str, Any]:
+    """memcaslap -U (UDP GET/SET 9:1, its own keys), the seed's client.
+
+    Raises MemaslapFailed unless memaslap exited 0 and reported GETs and a throughput.
+    """
     argv = ["taskset", "-c", LOAD_CPU, "memcaslap", "-s", f"127.0.0.1:{server.port}", "-U",
             "-t", f"{max(1, int(args.duration))}s", "-T", "1", "-c", str(args.outstanding),
-            "-X", str(size)]
+            "-X", str(size), "-F", str(memaslap_config(workdir, size))]
     res = subprocess.run(argv, capture_output=True, text=True, timeout=args.duration + 60,
                          check=False)
-    m = re.search(r"Run time: ([\d.]+)s Ops: (\d+) TPS: (\d+)", res.stdout)
-    out: dict[str, Any] = {"returncode": res.returncode}
-    if res.returncode != 0:
-        out["error"] = (res.stdout + res.stderr).strip()[-300:]
+    return parse_memaslap(res.returncode, res.stdout, res.stderr, args.outstanding)
+
+
+def parse_memaslap(returncode: int, stdout: str, stderr: str,
+                   outstanding: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"returncode": returncode}
+    m = re.search(r"Run time: ([\d.]+)s Ops: (\d+) TPS: (\d+)", stdout)
+    for name in ("cmd_get", "get_misses", "packet_drop", "udp_timeout"):
+        mm = re.search(rf"^{name}: (\d+)", stdout, re.M)
+        if mm:
+            out[name] = int(mm.group(1))
     if m:
         tps = float(m.group(3))
         out.update(seconds=float(m.group(1)), ops=int(m.group(2)), tps=tps,
                    # closed loop with c requests in flight: Little's law
-                   mean_us_littles_law=args.outstanding / tps * 1e6 if tps else None)
-    for name in ("get_misses", "packet_drop", "udp_timeout"):
-        mm = re.search(rf"{name}: (\d+)", res.stdout)
-        if mm:
-            out[name] = int(mm.group(1))
+                   mean_us_littles_law=outstanding / tps * 1e6 if tps else None)
+    # memaslap exits 0 against a server that never answers (its first window of SETs
+    # counted as done): want GETs, and more operations than one window
+    why = (f"exit status {returncode}" if returncode != 0
+           else "no throughput line" if not m
+           else "no GETs, or not more operations than one window"
+           if not out.get("cmd_get") or out.get("ops", 0) <= outstanding
+           else None)
+    if why:
+        out["error"] = f"{why}: " + (stdout + stderr).strip()[-400:]
+        raise MemaslapFailed(out["error"])
     return out
 
 
@@ -138,6 +189,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         say("microbenchmarks")
         doc["micro"] = microbenchmarks(args.micro_iterations)
         say(f"micro: {doc['micro']}")
+        doc["io_micro"] = io_microbenchmarks(args.io_micro_bursts, workdir)
+        say(f"io micro: {doc['io_micro']}")
     servers = [Server(v, BASE_PORT + i) for i, v in enumerate(variants)]
     try:
         for s in servers:
@@ -174,10 +227,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             # no other address until we add one.
             subprocess.run(["ip", "addr", "add", "10.77.0.1/32", "dev", "lo"], check=False)
             for s in servers:
-                m = memaslap_run(s, args, 64)
+                if s.variant.name not in args.memaslap_variants:
+                    continue
+                try:
+                    m = memaslap_run(s, args, 64, workdir)
+                except MemaslapFailed as e:
+                    # kept in the document; bench_report fails the bench after writing it
+                    m = {"error": str(e)}
+                    say(f"memaslap {s.variant.name} FAILED: {e}")
                 m.update(variant=s.variant.name, size=64)
                 doc["memaslap"].append(m)
-                say(f"memaslap {s.variant.name}: {m}")
+                if "error" not in m:
+                    say(f"memaslap {s.variant.name}: {m}")
     finally:
         for s in servers:
             s.stop()
@@ -205,6 +266,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-memaslap", dest="memaslap", action="store_false")
     p.add_argument("--no-micro", dest="micro", action="store_false")
     p.add_argument("--micro-iterations", type=int, default=2000)
+    p.add_argument("--io-micro-bursts", type=int, default=500,
+                   help="bursts per round of io_micro (16 pread / 16 sendto each)")
+    p.add_argument("--memaslap-variants", nargs="+", default=list(VARIANTS),
+                   choices=list(VARIANTS),
+                   help="variants memaslap runs against (any that fails fails the bench)")
     p.add_argument("--rps-cpus", default="0",
                    help="hex CPU mask for loopback receive processing (0: off, sender's CPU)")
     return p

@@ -17,6 +17,8 @@ APT_PACKAGES = (
     "python3-ply", "python3-git",
     # the memcached benchmark: memcached's build dependency, patch(1), memaslap (memcaslap)
     "libevent-dev", "patch", "libmemcached-tools",
+    # io_micro's io_uring path (and memcached's uring variant): liburing
+    "liburing-dev",
 )
 DEB_SRC_FILE = Path("/etc/apt/sources.list.d/lua-syscall-deb-src.sources")
 SOURCES_DIR = Path("/etc/apt/sources.list.d")

@@ -1,6 +1,15 @@
-"""The benchmark report: ratios against stock, pooled syscall rates, the three outputs."""
+"""The benchmark report: ratios against stock, pooled syscall rates, the outputs, the
+I/O bursts, the hardware projection; memaslap's checks."""
 
-from lua_syscall_harness import bench_report
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from lua_syscall_harness import bench_guest, bench_report
+from lua_syscall_harness.proc import HarnessError
+
+LOADGEN = Path(bench_report.__file__).resolve().parents[2] / "loadgen"
 
 
 def run(variant, size, tps, mean_us, syscalls, sent=1000, **extra):
@@ -36,3 +45,119 @@ def test_outputs_written(tmp_path):
     assert "| 64 | lua | 400 | 2.00 | 500 | 0.50 |" in md
     assert (tmp_path / "memcached-udp.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "summary.json").exists() and (tmp_path / "raw.json").exists()
+
+
+def test_nested_lua_calls_are_not_crossings():
+    doc = {"runs": [run("lua", 64, 400.0, 500.0, 300)]}
+    doc["runs"][0]["syscount"]["lua_nested"] = 200
+    cell = bench_report.summarize(doc)["table"]["lua"]["64"]
+    assert cell["syscalls_per_request"] == 0.1
+    assert cell["nested_per_request"] == 0.2
+
+
+IO_RAW = {"burst": 16, "len": 64, "iterations": 10, "rounds": 1, "pread_direct_ns": 3200.0,
+          "pread_lua_ns": 1600.0, "pread_uring_ns": 6400.0, "sendto_direct_ns": 80000.0,
+          "sendto_lua_ns": 60000.0, "sendto_uring_ns": 70000.0, "datagrams_sent": 480,
+          "datagrams_received": 480, "checked": True}
+
+
+def full_doc(**extra):
+    runs = [run("stock", 64, 100.0, 1000.0, 3000, server_insns_per_get=10000.0),
+            run("lua", 64, 150.0, 800.0, 300, server_insns_per_get=8000.0),
+            run("uring", 64, 140.0, 900.0, 200)]
+    runs[1]["syscount"]["lua_nested"] = 200
+    return {"kernel": "6.12", "cpus": 2, "params": {"load_size": 64}, "runs": runs,
+            "micro": {"null_syscall_ns": 200.0}, "io_micro": dict(IO_RAW), **extra}
+
+
+def test_io_micro_ratios_and_table(tmp_path):
+    s = bench_report.write(full_doc(), tmp_path)
+    pread = s["io_micro"]["ops"]["pread"]
+    assert pread["lua"]["vs_direct"] == 0.5 and pread["uring"]["vs_direct"] == 2.0
+    assert pread["direct"]["call_ns"] == 200.0
+    md = (tmp_path / "summary.md").read_text()
+    assert "| 16 x pread | 3200 | 1600 | 6400 | 0.50 | 2.00 | 0.25 | 200 / 100 / 400 |" in md
+    assert "480 of 480 datagrams" in md
+    assert (tmp_path / "io-micro.png").read_bytes()[:4] == b"\x89PNG"
+    # the fourth variant is in the measured table and the plot
+    assert "| 64 | uring | 140 | 1.40 |" in md
+
+
+def test_projection_formula_and_separate_table():
+    host = {"crossing": {"null_syscall_ns": 100.0,
+                         "io_micro": {"burst": 16, "sendto_direct_ns": 16 * 600.0}}}
+    doc = full_doc(host=host)
+    # the lead's plugin numbers, per variant, override the per-run ones
+    doc["server_insns_per_get"] = {"uring": {"64": 9000}}
+    p = bench_report.summarize(doc)["projection"]
+    # k = (600 - 100) ns / (80000 / 16 - 200) insns
+    k = 500 / 4800
+    assert abs(p["ns_per_insn"] - k) < 1e-12
+    assert p["ns_per_insn_source"].endswith("(measured)")
+    stock, lua = p["variants"]["stock"], p["variants"]["lua"]
+    assert stock["crossings_per_get"] == 3.0 and lua["crossings_per_get"] == 0.1
+    assert p["variants"]["uring"]["insns_source"] == "plugin"
+    assert p["variants"]["uring"]["insns_per_get"] == 9000
+    t_stock = k * (10000 - 3 * 200) + 3 * 700
+    t_lua = k * (8000 - 0.1 * 200) + 0.1 * 700
+    assert abs(stock["at"]["700 ns"]["ns_per_get"] - t_stock) < 1e-9
+    assert abs(lua["at"]["700 ns"]["vs_stock"] - t_stock / t_lua) < 1e-9
+    assert set(stock["at"]) == {"host", "70 ns", "200 ns", "700 ns"}
+    md = bench_report.markdown(bench_report.summarize(doc))
+    head, proj = md.split("**Hardware projection: a model, not a measurement.**")
+    assert "| 64 | stock |" in head and "| 64 | stock |" not in proj
+    assert "| lua | 8000 | plugin | 0.100 |" in proj
+
+
+def test_projection_without_plugin_uses_cpu_time_and_assumed_k():
+    p = bench_report.summarize(full_doc())["projection"]
+    assert p["variants"]["uring"]["insns_source"] == "cpu time"
+    assert p["variants"]["uring"]["insns_per_get"] == pytest.approx(1e6 / 140 * 1000)
+    assert p["ns_per_insn"] == bench_report.DEFAULT_NS_PER_INSN
+    assert "host" not in p["crossing_ns"]
+
+
+def test_memaslap_failure_fails_the_bench_after_writing(tmp_path):
+    doc = full_doc(memaslap=[{"variant": "stock", "size": 64, "tps": 45000.0,
+                              "mean_us_littles_law": 2844.0},
+                             {"variant": "lua-b1", "size": 64,
+                              "error": "exit status 134: ms_sort_udp_packet: Assertion"}])
+    with pytest.raises(HarnessError, match="lua-b1: exit status 134"):
+        bench_report.write(doc, tmp_path)
+    md = (tmp_path / "summary.md").read_text()
+    assert "| lua-b1 | FAILED | exit status 134" in md and "| stock | 45000 |" in md
+
+
+DEAD_SERVER = """servers: 127.0.0.1:1
+cmd_get: 0
+cmd_set: 16
+get_misses: 0
+
+Run time: 1.0s Ops: 16 TPS: 16 Net_rate: 0.0M/s
+"""
+
+
+def test_memaslap_output_checked():
+    with pytest.raises(bench_guest.MemaslapFailed, match="no GETs"):
+        bench_guest.parse_memaslap(0, DEAD_SERVER, "", 128)
+    with pytest.raises(bench_guest.MemaslapFailed, match="exit status 1"):
+        bench_guest.parse_memaslap(1, "", "Could not create default configure file", 128)
+    good = DEAD_SERVER.replace("cmd_get: 0", "cmd_get: 40000").replace(
+        "Ops: 16 TPS: 16", "Ops: 45000 TPS: 45000")
+    m = bench_guest.parse_memaslap(0, good, "", 128)
+    assert m["tps"] == 45000 and m["cmd_get"] == 40000 and "error" not in m
+
+
+def test_memaslap_config_file(tmp_path):
+    path = bench_guest.memaslap_config(tmp_path, 64)
+    assert path.read_text().split("\n")[:4] == ["key", "64 64 1", "value", "64 64 1"]
+
+
+def test_io_micro_and_null_syscall_on_the_host(tmp_path):
+    """The C programs build, and the paths that need no lua_syscall check themselves."""
+    subprocess.run(["make", "-s", "-C", str(LOADGEN), f"OUT={tmp_path}"], check=True)
+    host = bench_report.host_crossing(tmp_path)
+    assert host["null_syscall_ns"] > 0
+    io = host["io_micro"]
+    assert io["checked"] and io["datagrams_received"] == io["datagrams_sent"] > 0
+    assert io["pread_lua_ns"] is None and io["sendto_uring_ns"] > 0
