@@ -19,6 +19,8 @@ MEMCACHED = DebianSource(package="memcached", version="1.6.18-1+deb12u1")
 MEMCACHED_ORIG_SHA256 = "35872bd25f8d29d7cc2072d23e74344530891bfd0aa4f4f64184a8ae7291164b"
 
 PATCH_DIR = HARNESS_DIR / "memcached"
+# bumped when the configure line changes, so that the stamp forces a rebuild
+CONFIGURE_VERSION = b"configure-2: LIBS=-luring"
 LUA_SCRIPT = PATCH_DIR / "udp_batch.lua"
 LOADGEN_DIR = HARNESS_DIR / "loadgen"
 LOADGEN_PROGRAMS = ("mc_loadgen", "syscall_micro", "syscount", "tsc_khz")
@@ -61,6 +63,7 @@ def fetch() -> Path:
 
 def _stamp_text(dsc: Path) -> str:
     h = hashlib.sha256(dsc.read_bytes())
+    h.update(CONFIGURE_VERSION)
     for p in patch_series():
         h.update(p.name.encode() + b"\0" + p.read_bytes())
     return h.hexdigest()
@@ -83,8 +86,9 @@ def build() -> Path:
     for p in patch_series():
         run(["patch", "-p1", "--forward", "--batch", "-i", str(p)], cwd=src, capture=True)
     # SASL and TLS off: the benchmark needs neither, and UDP refuses SASL anyway.
-    run(["./configure", "--disable-sasl", "--disable-tls", "--disable-dependency-tracking"],
-        cwd=src, capture=True)
+    # liburing (liburing-dev) for the udp_io=uring path.
+    run(["./configure", "--disable-sasl", "--disable-tls", "--disable-dependency-tracking",
+         "LIBS=-luring"], cwd=src, capture=True)
     run(["make", "-j2", "memcached"], cwd=src, capture=True)
     if not binary().exists():
         raise HarnessError(f"memcached build produced no {binary()}")

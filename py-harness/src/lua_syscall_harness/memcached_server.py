@@ -21,19 +21,28 @@ class Variant:
     name: str
     udp_io: str
     batch: int = 16
+    # lua only: with nothing queued, the script waits up to this long for the next
+    # request in the same crossing (memcached's -o udp_wait_ms; 0: back to libevent)
+    wait_ms: int = 0
 
     def options(self) -> str:
         opts = [f"udp_io={self.udp_io}", f"udp_batch={self.batch}"]
         if self.udp_io == "lua":
             opts.append(f"udp_lua_script={LUA_SCRIPT}")
+            if self.wait_ms:
+                opts.append(f"udp_wait_ms={self.wait_ms}")
         return ",".join(opts)
 
 
+# stock: one recvfrom + one sendmsg per datagram; mmsg: recvmmsg + sendmmsg per batch;
+# uring: one io_uring_enter per batch (sendmsg SQEs, multishot recvmsg); lua: one
+# lua_syscall per batch, which also waits for the next request when none is queued.
 VARIANTS = {
     "stock": Variant("stock", "stock", 1),
     "mmsg": Variant("mmsg", "mmsg", 16),
-    "lua": Variant("lua", "lua", 16),
-    "lua-b1": Variant("lua-b1", "lua", 1),
+    "uring": Variant("uring", "uring", 16),
+    "lua": Variant("lua", "lua", 16, wait_ms=1),
+    "lua-b1": Variant("lua-b1", "lua", 1, wait_ms=1),
 }
 
 

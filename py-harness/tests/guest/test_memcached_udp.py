@@ -1,7 +1,10 @@
 """memcached end to end: SETs over TCP (pymemcache), 1,000 GETs over UDP checked by the
-scapy layer, for every UDP path of the patched memcached; replies byte-identical."""
+scapy layer, for every UDP path of the patched memcached (stock, mmsg, uring, lua with and
+without the in-script wait, batch 16 and 1); replies byte-identical."""
 
 import os
+import socket
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,7 @@ from lua_syscall_harness.memcached_server import (
     VALUE_SIZES,
     VARIANTS,
     Server,
+    Variant,
     key,
     udp_get_many,
     value,
@@ -19,6 +23,8 @@ from lua_syscall_harness.memcached_server import (
 
 KEYS_PER_SIZE = 40
 GETS = 1000
+# every benchmark variant, and the lua path that returns to libevent at once
+TEST_VARIANTS = {**VARIANTS, "lua-nowait": Variant("lua-nowait", "lua", 16, wait_ms=0)}
 
 
 def lua_invocations(pid: int) -> int | None:
@@ -53,7 +59,7 @@ def replies_by_variant(lua_available) -> dict[str, dict[int, list[bytes]]]:
         pytest.fail(f"{binary()} is missing: the suite builds it before the guest boot")
     keys = requested_keys()
     out = {}
-    for port, variant in enumerate(VARIANTS.values(), start=23000):
+    for port, variant in enumerate(TEST_VARIANTS.values(), start=23000):
         server = Server(variant, port, cpu=None)
         server.start()
         try:
@@ -77,7 +83,7 @@ def replies_by_variant(lua_available) -> dict[str, dict[int, list[bytes]]]:
     return out
 
 
-@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("variant", list(TEST_VARIANTS))
 def test_every_get_answered_correctly(replies_by_variant, variant):
     replies = replies_by_variant[variant]
     keys = requested_keys()
@@ -98,6 +104,43 @@ def test_multi_datagram_replies_were_exercised(replies_by_variant):
     assert max(len(d) for d in replies_by_variant["stock"].values()) == 3
 
 
-@pytest.mark.parametrize("variant", [v for v in VARIANTS if v != "stock"])
+@pytest.mark.parametrize("variant", [v for v in TEST_VARIANTS if v != "stock"])
 def test_replies_byte_identical_to_stock(replies_by_variant, variant):
     assert replies_by_variant[variant] == replies_by_variant["stock"]
+
+
+@pytest.mark.parametrize("batch", [16, 1])
+def test_lua_waits_in_the_script_at_low_load(lua_available, batch):
+    """One request at a time: the script sends the reply, waits for the next request in
+    libevent's epoll instance and receives it in the same crossing, so about one
+    lua_syscall per GET and no other system call of memcached's worker in between; TCP
+    (another descriptor of the same thread) is still served while UDP requests wait."""
+    variant = replace(VARIANTS["lua"], name=f"lua-wait-b{batch}", batch=batch, wait_ms=50)
+    port = 23090 + batch
+    server = Server(variant, port, cpu=None)
+    server.start()
+    try:
+        server.load((64,), KEYS_PER_SIZE)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.connect(("127.0.0.1", port))
+        sock.settimeout(20)
+        gets = 60
+        try:
+            for i in range(gets):
+                sock.send(memcache_udp.get_request(key(64, i % KEYS_PER_SIZE), i))
+                reply = sock.recv(2048)
+                assert int.from_bytes(reply[:2], "big") == i
+                if i == gets // 2:
+                    # the worker is waiting in the script: TCP must still get through
+                    assert int(server.stats()["udp_batch_rx_datagrams"]) == i + 1
+        finally:
+            sock.close()
+        stats = server.stats()
+        calls = lua_invocations(server.pid)
+        assert int(stats["udp_batch_rx_datagrams"]) == gets
+        assert int(stats["udp_batch_waits"]) >= gets // 2
+        # one crossing per GET, plus a few: the first receive, the yields every
+        # reqs_per_event exchanges, and the stats requests over TCP
+        assert calls is not None and calls <= gets * 1.5
+    finally:
+        server.stop()
