@@ -125,7 +125,7 @@ def test_memaslap_failure_fails_the_bench_after_writing(tmp_path):
     with pytest.raises(HarnessError, match="lua-b1: exit status 134"):
         bench_report.write(doc, tmp_path)
     md = (tmp_path / "summary.md").read_text()
-    assert "| lua-b1 | FAILED | exit status 134" in md and "| stock | 45000 |" in md
+    assert "| lua-b1 | FAILED | exit status 134" in md and "| stock | 45000 | 2844 | 1 |" in md
 
 
 DEAD_SERVER = """servers: 127.0.0.1:1
