@@ -23,6 +23,7 @@
 #define _LINUX_LUA_RUNTIME_H
 
 #include <linux/errno.h>
+#include <linux/sched/task_stack.h>
 #include <linux/sizes.h>
 #include <linux/types.h>
 
@@ -86,8 +87,25 @@ int lua_runtime_cpcall(struct lua_runtime *rt,
 const char *lua_runtime_last_error(const struct lua_runtime *rt);
 void lua_runtime_get_stats(const struct lua_runtime *rt,
 			   struct lua_runtime_stats *stats);
-size_t lua_runtime_stack_left(void);
 int lua_runtime_abort(struct lua_State *L, int err);
+
+/**
+ * lua_runtime_stack_left() - kernel stack left to the caller
+ *
+ * Inline: the Lua glue checks it before every nested system call.
+ *
+ * Return: the bytes of the current task's stack below the caller's frame,
+ * or 0 when not running on it.
+ */
+static __always_inline size_t lua_runtime_stack_left(void)
+{
+	unsigned long sp = (unsigned long)__builtin_frame_address(0);
+	unsigned long low = (unsigned long)task_stack_page(current);
+
+	if (sp < low || sp >= low + THREAD_SIZE)
+		return 0;
+	return sp - low;
+}
 
 #endif /* CONFIG_LUA */
 

@@ -39,13 +39,13 @@ extern const unsigned int arch_lua_syscall_nr_names;
 bool arch_lua_syscall_denied(unsigned int nr);
 
 /**
- * arch_lua_syscall_regs - the register frame of a nested system call
- * @regs: filled in
+ * arch_lua_syscall_regs - set up the register frame of a nested system call
+ * @regs: a copy of the task's user register frame, from
+ *	lua_nested_syscall_frame()
  * @nr: the system call number
  * @args: its arguments
  *
- * A copy of the task's user register frame with @nr and @args in place of
- * the outer call's, for the system call's handler and for tracing.
+ * Puts @nr and @args where the system call's handler and tracing read them.
  */
 void arch_lua_syscall_regs(struct pt_regs *regs, unsigned int nr,
 			   const unsigned long *args);
@@ -53,19 +53,20 @@ void arch_lua_syscall_regs(struct pt_regs *regs, unsigned int nr,
 /**
  * arch_lua_syscall - run a system call's handler for the current task
  * @regs: its register frame, from arch_lua_syscall_regs()
- * @nr: the system call number, below arch_lua_syscall_nr_max()
+ * @nr: the system call number
  *
  * Only the dispatch: the entry and exit work (seccomp, tracing, task work)
  * is lua_nested_syscall()'s.  Must not be used for calls for which
  * arch_lua_syscall_denied() is true.
  *
- * Return: what the system call returns.
+ * Return: what the system call returns; -ENOSYS for a number past the
+ * system call table.
  */
 long arch_lua_syscall(struct pt_regs *regs, unsigned int nr);
 
-unsigned int arch_lua_syscall_nr_max(void);
-
-long lua_nested_syscall(unsigned int nr, const unsigned long *args,
+void lua_nested_syscall_frame(struct pt_regs *frame);
+long lua_nested_syscall(struct pt_regs *regs, unsigned int nr,
+			const unsigned long *args,
 			struct seccomp_nested *verdict);
 
 #endif /* _LINUX_LUA_SYSCALL_H */

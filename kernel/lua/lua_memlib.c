@@ -18,14 +18,9 @@
 #include "lauxlib.h"
 #include "lua_syscall_libs.h"
 
-static struct lua_syscall_ctx *mem_ctx(struct lua_State *L)
-{
-	return lua_touserdata(L, lua_upvalueindex(1));
-}
-
 static int mem_fault(struct lua_State *L, const char *what, unsigned long addr)
 {
-	return lua_syscall_abort(L, mem_ctx(L), -EFAULT,
+	return lua_syscall_abort(L, lua_syscall_ctx(L), -EFAULT,
 				 "%s: bad address 0x%lx", what, addr);
 }
 
@@ -110,11 +105,8 @@ static const luaL_Reg mem_funcs[] = {
 	{ NULL, NULL }
 };
 
-/* Upvalue 1 is the call context, shared by every function. */
 int lua_syscall_open_mem(struct lua_State *L)
 {
-	luaL_newlibtable(L, mem_funcs);
-	lua_pushvalue(L, lua_upvalueindex(1));
-	luaL_setfuncs(L, mem_funcs, 1);
+	luaL_newlib(L, mem_funcs);
 	return 1;
 }

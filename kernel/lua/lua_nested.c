@@ -102,15 +102,28 @@ static long nested_dispatch(struct pt_regs *regs, unsigned int nr)
 	 */
 	if (audit_enabled && !audit_dummy_context())
 		return -EPERM;
-	if (nr >= arch_lua_syscall_nr_max())
-		return -ENOSYS;
 	if (arch_lua_syscall_denied(nr))
 		return -EPERM;
+	/* -ENOSYS for a number past the table */
 	return arch_lua_syscall(regs, nr);
 }
 
 /**
+ * lua_nested_syscall_frame - the register frame of nested system calls
+ * @frame: filled in with a copy of the task's user register frame
+ *
+ * Once per outer system call, before its first lua_nested_syscall(): the
+ * frame (ip, sp, flags...) that tracing sees; each nested call puts its own
+ * number and arguments in it.  The allowed system calls only read it.
+ */
+void lua_nested_syscall_frame(struct pt_regs *frame)
+{
+	*frame = *current_pt_regs();
+}
+
+/**
  * lua_nested_syscall - make a system call on behalf of the current task
+ * @regs: its register frame, from lua_nested_syscall_frame()
  * @nr: the system call number
  * @args: its six arguments
  * @verdict: seccomp's verdict; after a kill (@verdict->killed) the caller
@@ -125,32 +138,34 @@ static long nested_dispatch(struct pt_regs *regs, unsigned int nr)
  * that the system call or task work could need.
  * Return: what the system call returns, -errno included.
  */
-long lua_nested_syscall(unsigned int nr, const unsigned long *args,
+long lua_nested_syscall(struct pt_regs *regs, unsigned int nr,
+			const unsigned long *args,
 			struct seccomp_nested *verdict)
 {
-	struct pt_regs regs;
 	long ret;
 
 	verdict->killed = false;
 	verdict->exit_signal = 0;
-	if (!nested_sigmask_settled())
+	if (unlikely(!nested_sigmask_settled()))
 		return -EINTR;
-	if (nested_frame_wanted())
+	if (unlikely(nested_frame_wanted()))
 		return -EPERM;
 
-	arch_lua_syscall_regs(&regs, nr, args);
-	if (secure_computing_nested(nr, args, verdict)) {
+	arch_lua_syscall_regs(regs, nr, args);
+	/* secure_computing_nested() checks it too, but out of line */
+	if (unlikely(test_syscall_work(SECCOMP)) &&
+	    secure_computing_nested(nr, args, verdict)) {
 		if (verdict->killed)
 			return verdict->ret;
 		ret = verdict->ret;
 	} else {
-		nested_trace_enter(&regs, nr);
-		ret = nested_dispatch(&regs, nr);
+		nested_trace_enter(regs, nr);
+		ret = nested_dispatch(regs, nr);
 	}
 
-	if (ret <= -ERESTARTSYS && ret >= -ERESTART_RESTARTBLOCK)
+	if (unlikely(ret <= -ERESTARTSYS && ret >= -ERESTART_RESTARTBLOCK))
 		ret = -EINTR;
-	nested_trace_exit(&regs, ret);
+	nested_trace_exit(regs, ret);
 	nested_exit_work();
 	return ret;
 }

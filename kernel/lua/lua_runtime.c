@@ -83,22 +83,6 @@ struct lua_runtime *luak_runtime(lua_State *L)
 	return luak_from_ud(ud);
 }
 
-/**
- * lua_runtime_stack_left() - kernel stack left to the caller
- *
- * Return: the bytes of the current task's stack below the caller's frame,
- * or 0 when not running on it.
- */
-size_t lua_runtime_stack_left(void)
-{
-	unsigned long sp = (unsigned long)__builtin_frame_address(0);
-	unsigned long low = (unsigned long)task_stack_page(current);
-
-	if (sp < low || sp >= low + THREAD_SIZE)
-		return 0;
-	return sp - low;
-}
-
 /* --- memory ------------------------------------------------------------ */
 
 static void *luak_alloc(void *ud, void *ptr, size_t osize, size_t nsize)

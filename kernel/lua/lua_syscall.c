@@ -60,6 +60,7 @@ struct luastate {
 	struct mutex run_lock;		/* one call at a time */
 	struct lua_runtime *rt;
 	struct lua_syscall_ctx ctx;	/* of the running call */
+	u64 args[LUA_SYSCALL_MAX_ARGS];	/* of the running call */
 
 	spinlock_t info_lock;		/* the rest, for read() and fdinfo */
 	u64 invocations;
@@ -157,6 +158,7 @@ void lua_syscall_ctx_begin(struct lua_syscall_ctx *ctx)
 	ctx->abort_errno = 0;
 	ctx->abort_msg[0] = '\0';
 	ctx->exit_signal = 0;
+	ctx->frame_ready = false;
 }
 
 /* The outcome of a call: an abort overrides what the script made of it. */
@@ -188,13 +190,15 @@ int lua_syscall_abort(struct lua_State *L, struct lua_syscall_ctx *ctx,
 	return lua_runtime_abort(L, err);
 }
 
-/* Before a nested system call or a user memory access. */
-void lua_syscall_check_stack(struct lua_State *L)
+int lua_syscall_stack_error(struct lua_State *L)
 {
-	if (lua_runtime_stack_left() < LUA_SYSCALL_STACK_NEEDED)
-		luaL_error(L, "not enough kernel stack left for a system call");
+	return luaL_error(L, "not enough kernel stack left for a system call");
 }
 
+/*
+ * The main thread's extra space holds the context: every thread created
+ * later starts with a copy of it.
+ */
 void lua_syscall_open_libs(struct lua_State *L, struct lua_syscall_ctx *ctx)
 {
 	static const luaL_Reg libs[] = {
@@ -203,9 +207,9 @@ void lua_syscall_open_libs(struct lua_State *L, struct lua_syscall_ctx *ctx)
 	};
 	int i;
 
+	*(struct lua_syscall_ctx **)lua_getextraspace(L) = ctx;
 	for (i = 0; i < ARRAY_SIZE(libs); i++) {
-		lua_pushlightuserdata(L, ctx);
-		lua_pushcclosure(L, libs[i].func, 1);
+		lua_pushcfunction(L, libs[i].func);
 		lua_call(L, 0, 1);
 		lua_setglobal(L, libs[i].name);
 	}
@@ -353,11 +357,21 @@ static long luastate_result(struct lua_State *L, const char **msg)
 	return v;
 }
 
+/* Out of line: its buffer would be cleared on every call. */
+static noinline void luastate_account_type(struct luastate *ls, long ret,
+					   const char *type)
+{
+	char msg[LUA_RUNTIME_ERRLEN];
+
+	snprintf(msg, sizeof(msg), "the entry returned a %s, not an integer",
+		 type);
+	luastate_account(ls, ret, msg);
+}
+
 static long luastate_call(struct luastate *ls, const u64 *args,
 			  unsigned int nargs)
 {
 	struct lua_State *L = lua_runtime_state(ls->rt);
-	char msg[LUA_RUNTIME_ERRLEN];
 	const char *type = NULL, *errmsg;
 	unsigned int i;
 	long ret;
@@ -380,9 +394,7 @@ static long luastate_call(struct luastate *ls, const u64 *args,
 	ret = luastate_result(L, &type);
 	lua_pop(L, 1);
 	if (type) {
-		snprintf(msg, sizeof(msg),
-			 "the entry returned a %s, not an integer", type);
-		luastate_account(ls, ret, msg);
+		luastate_account_type(ls, ret, type);
 		return ret;
 	}
 	luastate_account(ls, 0, NULL);
@@ -392,7 +404,6 @@ static long luastate_call(struct luastate *ls, const u64 *args,
 static long do_lua_syscall(int fd, const u64 __user *uargs, unsigned int nargs,
 			   unsigned int flags, int *exit_signal)
 {
-	u64 args[LUA_SYSCALL_MAX_ARGS];
 	struct luastate *ls;
 	long ret;
 
@@ -413,12 +424,14 @@ static long do_lua_syscall(int fd, const u64 __user *uargs, unsigned int nargs,
 		return -EINVAL;
 	ls = file->private_data;
 
-	if (nargs && copy_from_user(args, uargs, nargs * sizeof(args[0])))
-		return -EFAULT;
-
 	if (mutex_lock_killable(&ls->run_lock))
 		return -EINTR;
-	ret = luastate_call(ls, args, nargs);
+	/* Into the state, not the stack: no buffer to clear on each call. */
+	if (nargs && copy_from_user(ls->args, uargs, nargs * sizeof(u64))) {
+		mutex_unlock(&ls->run_lock);
+		return -EFAULT;
+	}
+	ret = luastate_call(ls, ls->args, nargs);
 	*exit_signal = ls->ctx.exit_signal;
 	mutex_unlock(&ls->run_lock);
 	return ret;

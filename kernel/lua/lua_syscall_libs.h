@@ -6,10 +6,12 @@
 #ifndef _KERNEL_LUA_SYSCALL_LIBS_H
 #define _KERNEL_LUA_SYSCALL_LIBS_H
 
+#include <linux/lua_runtime.h>
+#include <linux/ptrace.h>
 #include <linux/thread_info.h>
 #include <linux/types.h>
 
-struct lua_State;
+#include "lua.h"
 
 #define LUA_SYSCALL_ABORT_MSGLEN	96
 
@@ -29,13 +31,24 @@ struct lua_State;
  * @exit_signal: seccomp killed the calling thread: do_exit() with this
  *	signal once unwound
  * @nested: nested system calls made by all calls of the state so far
+ * @frame_ready: @frame holds the running call's user register frame
+ * @frame: the register frame of the nested system calls: a copy of the
+ *	task's own, made at the first nested call of each lua_syscall()
  */
 struct lua_syscall_ctx {
 	int abort_errno;
 	char abort_msg[LUA_SYSCALL_ABORT_MSGLEN];
 	int exit_signal;
 	u64 nested;
+	bool frame_ready;
+	struct pt_regs frame;
 };
+
+/* The context of the state's calls, kept in the Lua state's extra space. */
+static inline struct lua_syscall_ctx *lua_syscall_ctx(struct lua_State *L)
+{
+	return *(struct lua_syscall_ctx **)lua_getextraspace(L);
+}
 
 void lua_syscall_open_libs(struct lua_State *L, struct lua_syscall_ctx *ctx);
 
@@ -46,7 +59,14 @@ int lua_syscall_ctx_end(struct lua_syscall_ctx *ctx, int err,
 int lua_syscall_abort(struct lua_State *L, struct lua_syscall_ctx *ctx,
 		      int err, const char *fmt, ...) __printf(4, 5);
 
-void lua_syscall_check_stack(struct lua_State *L);
+int lua_syscall_stack_error(struct lua_State *L);
+
+/* Before a nested system call or a user memory access. */
+static inline void lua_syscall_check_stack(struct lua_State *L)
+{
+	if (unlikely(lua_runtime_stack_left() < LUA_SYSCALL_STACK_NEEDED))
+		lua_syscall_stack_error(L);
+}
 
 int lua_syscall_open_sys(struct lua_State *L);
 int lua_syscall_open_mem(struct lua_State *L);

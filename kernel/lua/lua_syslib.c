@@ -23,11 +23,6 @@
 #define CREATE_TRACE_POINTS
 #include <trace/events/lua_syscall.h>
 
-static struct lua_syscall_ctx *sys_ctx(struct lua_State *L)
-{
-	return lua_touserdata(L, lua_upvalueindex(1));
-}
-
 static long sys_dispatch(struct lua_State *L, struct lua_syscall_ctx *ctx,
 			 unsigned int nr, const unsigned long *args)
 {
@@ -37,8 +32,12 @@ static long sys_dispatch(struct lua_State *L, struct lua_syscall_ctx *ctx,
 	if (ctx->abort_errno)
 		return -EPERM;
 	lua_syscall_check_stack(L);
-	ret = lua_nested_syscall(nr, args, &verdict);
-	if (verdict.killed) {
+	if (!ctx->frame_ready) {
+		lua_nested_syscall_frame(&ctx->frame);
+		ctx->frame_ready = true;
+	}
+	ret = lua_nested_syscall(&ctx->frame, nr, args, &verdict);
+	if (unlikely(verdict.killed)) {
 		ctx->exit_signal = verdict.exit_signal;
 		lua_syscall_abort(L, ctx, -EINTR,
 				  "killed by seccomp (system call %u)", nr);
@@ -46,26 +45,20 @@ static long sys_dispatch(struct lua_State *L, struct lua_syscall_ctx *ctx,
 	return ret;
 }
 
-/* Arguments first..top of the Lua stack, zero-filled, as syscall args. */
-static void sys_args(struct lua_State *L, int first, unsigned long *args)
-{
-	int n = lua_gettop(L) - first + 1;
-	int i;
-
-	if (n > LUA_SYSCALL_NR_ARGS)
-		luaL_error(L, "too many system call arguments (%d, at most %d)",
-			   n, LUA_SYSCALL_NR_ARGS);
-	for (i = 0; i < LUA_SYSCALL_NR_ARGS; i++)
-		args[i] = i < n ? (unsigned long)luaL_checkinteger(L, first + i) : 0;
-}
-
 static int sys_do(struct lua_State *L, unsigned int nr, int first)
 {
-	struct lua_syscall_ctx *ctx = sys_ctx(L);
-	unsigned long args[LUA_SYSCALL_NR_ARGS];
+	struct lua_syscall_ctx *ctx = lua_syscall_ctx(L);
+	unsigned long args[LUA_SYSCALL_NR_ARGS] = {};
+	int n = lua_gettop(L) - first + 1;
 	long ret;
+	int i;
 
-	sys_args(L, first, args);
+	if (unlikely(n > LUA_SYSCALL_NR_ARGS))
+		luaL_error(L, "too many system call arguments (%d, at most %d)",
+			   n, LUA_SYSCALL_NR_ARGS);
+	/* Missing arguments stay 0. */
+	for (i = 0; i < n; i++)
+		args[i] = (unsigned long)luaL_checkinteger(L, first + i);
 	ret = sys_dispatch(L, ctx, nr, args);
 	ctx->nested++;
 	trace_lua_syscall_nested(nr, args, ret);
@@ -73,10 +66,16 @@ static int sys_do(struct lua_State *L, unsigned int nr, int first)
 	return 1;
 }
 
-/* sys.<name>(...): upvalue 1 is the call context, upvalue 2 the number. */
+/*
+ * sys.<name>(...): the upvalue points to the system call's entry in
+ * arch_lua_syscall_names, read-only.
+ */
 static int sys_named(struct lua_State *L)
 {
-	return sys_do(L, lua_tointeger(L, lua_upvalueindex(2)), 1);
+	const struct lua_syscall_name *entry;
+
+	entry = lua_touserdata(L, lua_upvalueindex(1));
+	return sys_do(L, entry->nr, 1);
 }
 
 /* sys.call(nr, ...) */
@@ -128,9 +127,8 @@ static int sys_index(struct lua_State *L)
 
 	if (!entry)
 		return 0;
-	lua_pushvalue(L, lua_upvalueindex(1));
-	lua_pushinteger(L, entry->nr);
-	lua_pushcclosure(L, sys_named, 2);
+	lua_pushlightuserdata(L, (void *)entry);
+	lua_pushcclosure(L, sys_named, 1);
 	return sys_index_cache(L);
 }
 
@@ -145,13 +143,11 @@ static int sys_nr_index(struct lua_State *L)
 	return sys_index_cache(L);
 }
 
-/* Upvalue 1 of every function here is the call context. */
 int lua_syscall_open_sys(struct lua_State *L)
 {
 	lua_newtable(L);			/* sys */
 
-	lua_pushvalue(L, lua_upvalueindex(1));
-	lua_pushcclosure(L, sys_call, 1);
+	lua_pushcfunction(L, sys_call);
 	lua_setfield(L, -2, "call");
 
 	lua_newtable(L);			/* sys.nr */
@@ -162,8 +158,7 @@ int lua_syscall_open_sys(struct lua_State *L)
 	lua_setfield(L, -2, "nr");
 
 	lua_newtable(L);			/* metatable of sys */
-	lua_pushvalue(L, lua_upvalueindex(1));
-	lua_pushcclosure(L, sys_index, 1);
+	lua_pushcfunction(L, sys_index);
 	lua_setfield(L, -2, "__index");
 	lua_setmetatable(L, -2);
 	return 1;

@@ -4,7 +4,8 @@
  *
  * A script's nested system call runs the same handler a user-space call
  * would, through x64_sys_call(), with a pt_regs of its own: a copy of the
- * task's user register frame with the nested call's number and arguments.
+ * task's user register frame (lua_nested_syscall_frame()) with the nested
+ * call's number and arguments.
  * The real frame belongs to the outer lua_syscall() and is never written.
  * The calls that would need that frame are denied.
  */
@@ -13,7 +14,6 @@
 #include <linux/lua_syscall.h>
 #include <linux/nospec.h>
 #include <linux/ptrace.h>
-#include <linux/sched/task_stack.h>
 #include <asm/syscall.h>
 #include <asm/unistd.h>
 
@@ -53,16 +53,9 @@ bool arch_lua_syscall_denied(unsigned int nr)
 	}
 }
 
-unsigned int arch_lua_syscall_nr_max(void)
-{
-	return NR_syscalls;
-}
-
 void arch_lua_syscall_regs(struct pt_regs *regs, unsigned int nr,
 			   const unsigned long *args)
 {
-	/* The outer call's frame (ip, sp, flags...) with this call's nr and args. */
-	*regs = *current_pt_regs();
 	regs->di = args[0];
 	regs->si = args[1];
 	regs->dx = args[2];

@@ -29,6 +29,9 @@ class Exemption:
     reason: str
 
 
+# The imported Lua core files that the series' own Lua patch changes (upstream style).
+LUA_CORE_PATCHED = r"^kernel/lua/(lvm|ldo)\.c$"
+
 EXEMPTIONS = (
     Exemption("CAMELCASE", r"^(kernel/lua/|include/linux/lua_runtime\.h)",
               r"<(lua[A-Z]?_\w+|l_\w+|getCcalls)>",
@@ -44,6 +47,10 @@ EXEMPTIONS = (
     Exemption("ENOSYS", r"^kernel/seccomp\.c$", r".",
               "upstream's own value for SECCOMP_RET_TRACE with no tracer attached, which "
               "__seccomp_filter() returns for a direct call: the nested call must get the same"),
+    *(Exemption(kind, LUA_CORE_PATCHED, r".",
+                "a change to an imported Lua core file keeps upstream Lua's style (2-space "
+                "indents, Lua's names), as the rest of the file: see patch 1's reason")
+      for kind in ("LEADING_SPACE", "SUSPECT_CODE_INDENT", "CODE_INDENT", "CAMELCASE")),
     Exemption("COMPLEX_MACRO", r"^kernel/lua/luaconf\.h$", r".",
               "LUAI_DDEC(dec) wraps a whole declaration (the core writes "
               "LUAI_DDEC(const lu_byte x[N];)): it cannot be parenthesised"),

@@ -215,7 +215,6 @@ def profile(*, skip_build: bool = False, top: int = 25, timeout: float = 1200) -
             + markdown(results, top))
     (results_dir / "profile.md").write_text(text)
     print(text, flush=True)
-    counts.unlink()  # large; the json keeps the per-function figures
     say(f"profile in {results_dir} (total {clock})")
     return 0
 
