@@ -380,9 +380,10 @@ def plot(summary: dict[str, Any], path: Path) -> None:
         ax.set_ylabel(unit)
         ax.set_title(title)
         ax.grid(axis="y", alpha=0.3)
-    ax_t.legend()
+    handles, labels = ax_t.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=max(len(variants), 1), frameon=False)
     fig.suptitle("memcached UDP GET, -t 1, 128 outstanding (QEMU TCG: compare ratios only)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
