@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import bench_report, build, logscan, memcached_build, tree, vm
+from . import bench_report, build, logscan, memcached_build, profile, tree, vm
 from .layout import build_root
 from .proc import HarnessError, Stopwatch, say
 from .proc import run as run_cmd
@@ -35,6 +35,19 @@ def host_info() -> dict[str, str]:
             "host_loadavg": Path("/proc/loadavg").read_text().strip()}
 
 
+def add_server_instructions(doc: dict, snaps: list[profile.Snapshot]) -> None:
+    """Each measured run's vCPU 0 (memcached's) instructions, and per GET it served."""
+    for r in doc["runs"]:
+        if "snapshots" not in r:
+            continue
+        first, last = (snaps[i] for i in r["snapshots"])
+        insns = sum(last.totals[0]) - sum(first.totals[0])
+        gets = r.get("server_stats_delta", {}).get("cmd_get", 0)
+        r["server_insns"] = insns
+        if gets:
+            r["server_insns_per_get"] = insns / gets
+
+
 def run(guest_args: list[str], *, timeout: float, skip_build: bool = False,
         wall_clock: bool = False) -> int:
     total = Stopwatch()
@@ -43,8 +56,15 @@ def run(guest_args: list[str], *, timeout: float, skip_build: bool = False,
         say("building the bench kernel (no debug options, mitigations on)")
         build.build(VARIANT)
         memcached_build.build_all()
+    # memcached's own instructions per GET: the insn_profile plugin counts vCPU 0's
+    # instructions; the guest runner marks each measured run's start and end.
+    plugin, marker = profile.build_tools()
+    out = results_dir()
+    out.mkdir(parents=True)
+    counts = out / "counts.txt"
     command = (f"{shlex.quote(sys.executable)} -m lua_syscall_harness.bench_guest "
-               f"--out /run/lsout/bench.json {shlex.join(guest_args)}")
+               f"--out /run/lsout/bench.json --marker {shlex.quote(str(marker))} "
+               f"{shlex.join(guest_args)}")
     host_before = host_info()
     say(f"booting the bench kernel; the run streams its progress (timeout {timeout:.0f}s)")
     # The guest cannot calibrate its TSC under TCG (no HPET/PM timer, PIT too slow) and would
@@ -59,18 +79,18 @@ def run(guest_args: list[str], *, timeout: float, skip_build: bool = False,
         khz = "1000000"
     res = vm.run(command, variant=VARIANT, timeout=timeout, stream=True, cpus=2,
                  append=f"tsc_early_khz={khz} tsc=reliable", icount_shift=icount_shift,
-                 smp_sockets=True)
+                 smp_sockets=True, qemu_extra=("-plugin", f"{plugin},out={counts}"))
     if res.returncode != 0:
         raise HarnessError(f"bench guest: {res.failure_reason()}; serial log {res.serial_log}")
     splats = logscan.splats(res.serial)
     if splats:
         raise HarnessError("kernel log of the bench run: " + "; ".join(splats[:5]))
     doc = json.loads((res.run_dir / "bench.json").read_text())
+    add_server_instructions(doc, profile.parse_snapshots(counts))
     doc["host"] = {"before": host_before, "after": host_info(), "accel": res.accel,
                    "tsc_khz": int(khz), "clock": "wall (MTTCG)" if wall_clock
                    else "icount: 1 instruction = 1 ns",
                    "guest_seconds": round(res.seconds)}
-    out = results_dir()
     bench_report.write(doc, out)
     print((out / "summary.md").read_text(), flush=True)
     say(f"results in {out} ({res.accel}; total {total})")

@@ -124,7 +124,8 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _profile(args: argparse.Namespace) -> int:
-    return profile.profile(skip_build=args.skip_build, top=args.top, timeout=args.timeout)
+    return profile.profile(skip_build=args.skip_build, top=args.top, timeout=args.timeout,
+                           memcached=args.memcached)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -200,6 +201,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--timeout", type=float, default=1200, help="guest seconds")
     s.add_argument("--skip-build", action="store_true", help="use the existing bench kernel")
     s.add_argument("--top", type=int, default=25, help="functions shown per workload")
+    s.add_argument("--no-memcached", dest="memcached", action="store_false",
+                   help="only the system call workloads, not memcached's instructions per GET")
     s.set_defaults(func=_profile)
 
     s = sub.add_parser("fuzz", help="fuzz and stress both system calls in the debug kernel",

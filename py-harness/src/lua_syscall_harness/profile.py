@@ -9,8 +9,9 @@ kernel's System.map (the guest boots with nokaslr).
 
 Workloads, each n iterations between two markers: a direct getppid(), an empty lua_syscall(),
 and one lua_syscall() whose script calls sys.getppid() 0 or 64 times (their difference / 64
-is one nested call, the script's loop step included). Results: profile.md and profile.json
-in build/profile-results/<UTC time>/.
+is one nested call, the script's loop step included). A second boot (two vCPUs) counts
+memcached's own vCPU per GET for each UDP path (profile_memcached.py runs in the guest).
+Results: profile.md and profile.json (memcached.json) in build/profile-results/<UTC time>/.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from __future__ import annotations
 import bisect
 import json
 import shlex
+import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import build, vm
+from . import build, memcached_build, vm
 from .layout import HARNESS_DIR, build_root, downloads_dir, variant_dir
 from .lua_source import verify_sha256
 from .proc import HarnessError, Stopwatch, run, say
@@ -178,7 +180,58 @@ def markdown(results: dict[str, dict[str, object]], top: int) -> str:
     return "\n".join(out)
 
 
-def profile(*, skip_build: bool = False, top: int = 25, timeout: float = 1200) -> int:
+def memcached_table(runs: list[dict[str, object]]) -> str:
+    """Instructions of memcached's vCPU per GET, per variant and load."""
+    loads = sorted({r.get("load_fraction") or 1.0 for r in runs}, reverse=True)  # type: ignore[misc]
+    head = ["variant"] + [("saturation" if f == 1.0 else f"{f:.0%} load") for f in loads]
+    out = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    for variant in dict.fromkeys(str(r["variant"]) for r in runs):
+        cells = [variant]
+        for f in loads:
+            match = [r for r in runs if r["variant"] == variant
+                     and (r.get("load_fraction") or 1.0) == f]
+            cells.append(f"{match[0]['per_get']:.0f}" if match else "")
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def profile_memcached(plugin: Path, guest: Path, results_dir: Path, syms: Symbols,
+                      timeout: float, top: int) -> str:
+    """memcached's own instructions per GET (its vCPU only), by kernel function."""
+    memcached_build.build_all()
+    counts = results_dir / "counts-memcached.txt"
+    command = (f"{shlex.quote(sys.executable)} -m lua_syscall_harness.profile_memcached "
+               f"--out /run/lsout/memcached.json --marker {shlex.quote(str(guest))}")
+    say("booting the bench kernel (2 vCPUs, icount) for memcached's instructions per GET")
+    res = vm.run(command, variant=VARIANT, timeout=timeout, cpus=2, smp_sockets=True,
+                 icount_shift=0, append="nokaslr tsc_early_khz=1000000 tsc=reliable",
+                 qemu_extra=("-plugin", f"{plugin},out={counts},pcs=on"), stream=True)
+    if res.returncode != 0:
+        raise HarnessError(f"memcached profile guest: {res.failure_reason()}; serial log "
+                           f"{res.serial_log}")
+    runs = json.loads((res.run_dir / "memcached.json").read_text())
+    snaps = parse_snapshots(counts)
+    for r in runs:
+        first, last = r["snapshots"]
+        w = window(snaps[first], snaps[last], 0, syms, max(r["gets"], 1))
+        r["per_get"] = float(w["kernel"]) + float(w["user"])  # type: ignore[arg-type]
+        r["profile"] = w
+    (results_dir / "memcached.json").write_text(json.dumps(runs, indent=1))
+    text = ["## memcached: instructions of its vCPU per GET (64-byte values)\n",
+            "Everything vCPU 0 executed between two markers (memcached, the kernel work it "
+            "causes), divided by the GETs it served (its cmd_get); offered loads are "
+            "fractions of the slowest variant's saturation rate in this boot.\n",
+            memcached_table(runs), ""]
+    for r in runs:
+        if r.get("load_fraction"):
+            continue
+        text.append(f"### memcached {r['variant']}, saturated: per GET")
+        text.append(markdown({r["variant"]: r["profile"]}, top).split("\n", 2)[2])
+    return "\n".join(text)
+
+
+def profile(*, skip_build: bool = False, top: int = 25, timeout: float = 1200,
+            memcached: bool = True) -> int:
     clock = Stopwatch()
     if not skip_build:
         say("building the bench kernel")
@@ -213,6 +266,8 @@ def profile(*, skip_build: bool = False, top: int = 25, timeout: float = 1200) -
     text = (f"# Instruction profile ({kernel})\n\nExecuted instructions per iteration, "
             "counted by the insn_profile QEMU plugin (icount, one vCPU).\n\n"
             + markdown(results, top))
+    if memcached:
+        text += "\n" + profile_memcached(plugin, guest, results_dir, syms, timeout, top)
     (results_dir / "profile.md").write_text(text)
     print(text, flush=True)
     say(f"profile in {results_dir} (total {clock})")
