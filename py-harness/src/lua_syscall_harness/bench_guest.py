@@ -108,6 +108,18 @@ def io_microbenchmarks(bursts: int, workdir: Path) -> dict[str, Any]:
     return out
 
 
+def mark(args: argparse.Namespace) -> int | None:
+    """A snapshot of the host's instruction counter plugin, taken on the generator's vCPU.
+
+    Returns its number (the plugin numbers snapshots in order), None without --marker.
+    """
+    if not args.marker:
+        return None
+    subprocess.run(["taskset", "-c", LOAD_CPU, str(args.marker), "mark"], check=True)
+    args.marks += 1
+    return args.marks - 1
+
+
 def measured_run(server: Server, corpus: Path, args: argparse.Namespace,
                  rate: float | None) -> dict[str, Any]:
     """One load-generator run against server, with the kernel's syscall counts."""
@@ -123,12 +135,16 @@ def measured_run(server: Server, corpus: Path, args: argparse.Namespace,
             str(args.warmup), "-o", str(args.outstanding)]
     if rate:
         argv += ["-r", str(rate)]
+    first = mark(args)
     gen = subprocess.run(argv, capture_output=True, text=True, check=True)
+    last = mark(args)
     cpu1, t1 = cpu_seconds(server.pid), time.monotonic()
     out, _ = counter.communicate("")
     after = server.stats()
     result: dict[str, Any] = json.loads(gen.stdout)
     result["syscount"] = json.loads(out.strip().splitlines()[-1])
+    if first is not None:
+        result["snapshots"] = [first, last]
     result["server_cpu_frac"] = (cpu1 - cpu0) / (t1 - t0)
     result["server_stats_delta"] = {
         k: int(after[k]) - int(before[k])
@@ -198,8 +214,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     sizes = tuple(args.sizes)
     doc: dict[str, Any] = {
         "kernel": os.uname().release, "cpus": os.cpu_count(), "loadavg_before": loadavg(),
-        "params": {k: v for k, v in vars(args).items() if k != "out"}, "runs": [],
-        "memaslap": [],
+        "params": {k: v for k, v in vars(args).items()
+                   if k not in ("out", "marker", "marks")},
+        "runs": [], "memaslap": [],
     }
     tune_network(args.rps_cpus)
     warm_page_cache([binary(), *(loadgen_binary(n) for n in ("mc_loadgen", "syscall_micro",
@@ -283,6 +300,9 @@ def _mean(xs: list[float]) -> float:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--marker", type=Path, help="profile_guest: marks each measured run for "
+                   "the host's insn_profile plugin (memcached's instructions per GET)")
+    p.set_defaults(marks=0)
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     p.add_argument("--sizes", nargs="+", type=int, default=list(VALUE_SIZES))
     p.add_argument("--keys", type=int, default=1000, help="keys per value size")
