@@ -5,8 +5,9 @@
  * of interest, through tracepoint filters), plus the nested calls lua_syscall
  * scripts make (lua_syscall:lua_syscall_nested).  Nested calls hit
  * raw_syscalls:sys_enter too: crossings are "syscalls" minus "lua_nested".
- * Counting starts when it prints "ready"; it stops and prints one JSON object
- * when stdin reaches EOF.
+ * "task_clock_ns" is the threads' time on a CPU (perf's task clock: exact, where
+ * /proc's utime + stime are tick-sampled).  Counting starts when it prints
+ * "ready"; it stops and prints one JSON object when stdin reaches EOF.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -24,7 +25,7 @@
 
 struct counter {
 	const char *name;
-	const char *event;   /* tracefs event dir */
+	const char *event;   /* tracefs event dir; NULL: the software task clock */
 	const char *filter;  /* tracepoint filter, or NULL */
 };
 
@@ -38,6 +39,8 @@ static const struct counter counters[] = {
 	{ "epoll_wait", "raw_syscalls/sys_enter", "id == 232 || id == 281 || id == 441" },
 	{ "io_uring_enter", "raw_syscalls/sys_enter", "id == 426" },
 	{ "lua_nested", "lua_syscall/lua_syscall_nested", NULL },
+	/* ns on a CPU, exactly (not tick-sampled): under icount, instructions */
+	{ "task_clock_ns", NULL, NULL },
 };
 #define NCOUNTERS (sizeof(counters) / sizeof(counters[0]))
 
@@ -83,9 +86,10 @@ int main(int argc, char **argv)
 		threads++;
 		for (size_t c = 0; c < NCOUNTERS; c++) {
 			struct perf_event_attr attr = {
-				.type = PERF_TYPE_TRACEPOINT,
+				.type = counters[c].event ? PERF_TYPE_TRACEPOINT : PERF_TYPE_SOFTWARE,
 				.size = sizeof(attr),
-				.config = tracepoint_id(counters[c].event),
+				.config = counters[c].event ? tracepoint_id(counters[c].event)
+					: PERF_COUNT_SW_TASK_CLOCK,
 			};
 			int fd;
 

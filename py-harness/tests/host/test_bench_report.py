@@ -161,3 +161,15 @@ def test_io_micro_and_null_syscall_on_the_host(tmp_path):
     io = host["io_micro"]
     assert io["checked"] and io["datagrams_received"] == io["datagrams_sent"] > 0
     assert io["pread_lua_ns"] is None and io["sendto_uring_ns"] > 0
+
+
+def test_task_clock_is_the_server_cost_when_counted():
+    doc = full_doc()
+    for r, ns in zip(doc["runs"], (12_000_000, 6_000_000, 7_000_000), strict=True):
+        r["syscount"]["task_clock_ns"] = ns  # 1000 requests each
+    s = bench_report.summarize(doc)
+    assert s["table"]["lua"]["64"]["server_task_us_per_request"] == 6.0
+    assert s["ratios"]["lua"]["64"]["server_cpu_per_request_ratio"] == 0.5
+    p = s["projection"]["variants"]
+    assert p["uring"]["insns_source"] == "task clock" and p["uring"]["insns_per_get"] == 7000
+    assert p["lua"]["insns_source"] == "plugin"  # the plugin's number still wins
