@@ -112,6 +112,9 @@ def summarize(doc: dict[str, Any]) -> dict[str, Any]:
                 if base:
                     ratios[v][s] = {"tps_ratio": c["tps"] / base["tps"],
                                     "mean_latency_ratio": c["mean_us"] / base["mean_us"]}
+                    if c.get("server_insns_per_get") and base.get("server_insns_per_get"):
+                        ratios[v][s]["server_insns_per_get_ratio"] = (
+                            c["server_insns_per_get"] / base["server_insns_per_get"])
                     mine, theirs = _server_us(c), _server_us(base)
                     if mine and theirs:
                         ratios[v][s]["server_cpu_per_request_ratio"] = mine / theirs
@@ -248,8 +251,8 @@ def _fmt(x: float | None, spec: str) -> str:
 def markdown(summary: dict[str, Any]) -> str:
     lines = ["| value size | variant | TPS | vs stock | mean µs | vs stock | p99 µs "
              "| crossings/GET | datagrams/crossing | datagrams/batch call | lost | server CPU "
-             "| loadgen CPU | server µs/GET | vs stock |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| loadgen CPU | server µs/GET | vs stock | server insns/GET | vs stock |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     table, ratios = summary["table"], summary["ratios"]
     sizes = sorted({int(s) for v in table.values() for s in v})
     for s in sizes:
@@ -266,20 +269,26 @@ def markdown(summary: dict[str, Any]) -> str:
                 f"| {_fmt(c['datagrams_per_batch_call'], '.1f')} | {c['lost']} "
                 f"| {c['server_cpu_frac']:.2f} | {c['loadgen_cpu_frac']:.2f} "
                 f"| {_fmt(_server_us(c), '.2f')} "
-                f"| {_fmt(r.get('server_cpu_per_request_ratio'), '.2f')} |")
-    lines += ["", "server µs/GET: memcached's time on a CPU per GET, from perf's task clock "
+                f"| {_fmt(r.get('server_cpu_per_request_ratio'), '.2f')} "
+                f"| {_fmt(c.get('server_insns_per_get'), '.0f')} "
+                f"| {_fmt(r.get('server_insns_per_get_ratio'), '.2f')} |")
+    lines += ["", "server insns/GET: instructions of memcached's vCPU per GET it served (QEMU "
+              "plugin, exact). "
+              "server µs/GET: memcached's time on a CPU per GET, from perf's task clock "
               "over each run (or /proc's tick-sampled CPU time where it was not counted). Under "
               "icount both vCPUs take turns on one TCG thread and share one instruction clock, "
               "so this includes what the load generator's vCPU executed meanwhile: an upper "
               "bound of memcached's own instructions (the QEMU plugin counts those exactly)."]
     if summary["offered_loads"]:
         lines += ["", "Offered load (fixed rate, 64-byte values):", "",
-                  "| offered/s | variant | TPS | mean µs | p99 µs | crossings/GET |",
-                  "|---:|---|---:|---:|---:|---:|"]
+                  "| offered/s | variant | TPS | mean µs | p99 µs | crossings/GET "
+                  "| server insns/GET |",
+                  "|---:|---|---:|---:|---:|---:|---:|"]
         for r in summary["offered_loads"]:
             lines.append(f"| {r['offered_rps']:.0f} | {r['variant']} | {r['tps']:.0f} "
                          f"| {r['mean_us']:.0f} | {r['p99_us']} "
-                         f"| {r['syscalls_per_request']:.2f} |")
+                         f"| {r['syscalls_per_request']:.2f} "
+                         f"| {_fmt(r.get('server_insns_per_get'), '.0f')} |")
     micro = summary.get("micro")
     if micro:
         lines += ["", "Microbenchmarks (ns per operation, best of rounds):", "",

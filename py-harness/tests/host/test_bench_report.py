@@ -173,3 +173,13 @@ def test_task_clock_is_the_server_cost_when_counted():
     p = s["projection"]["variants"]
     assert p["uring"]["insns_source"] == "task clock" and p["uring"]["insns_per_get"] == 7000
     assert p["lua"]["insns_source"] == "plugin"  # the plugin's number still wins
+
+
+def test_plugin_instructions_in_the_measured_tables():
+    doc = full_doc()
+    doc["runs"].append(run("lua", 64, 50.0, 100.0, 50, load_fraction=0.5,
+                           server_insns_per_get=9000.0))
+    md = bench_report.markdown(bench_report.summarize(doc))
+    assert "| 64 | lua | 150 | 1.50 | 800 | 0.80 |" in md
+    assert "| 6666.67 | 0.67 | 8000 | 0.80 |" in md
+    assert "| 0 | lua | 50 | 100 | 200.0 | 0.05 | 9000 |" in md
