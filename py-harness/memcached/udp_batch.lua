@@ -8,11 +8,15 @@
 -- With wait_ms > 0 (memcached's -o udp_wait_ms) and nothing queued, the call
 -- waits for the next request instead of returning to memcached's epoll_wait:
 -- epoll_wait on epfd, libevent's own (level-triggered) epoll instance of the
--- thread, for at most wait_ms, then receives again.  Any other ready
--- descriptor of the thread also ends the wait; the receive then finds
--- nothing, the call returns 0 and memcached goes back to libevent, which
--- sees the same events.  So a request at low load costs one crossing
--- (reply + wait + receive) instead of three (epoll_wait, receive, reply).
+-- thread, for at most wait_ms, then receives.  Any other ready descriptor of
+-- the thread also ends the wait; the receive then finds nothing, the call
+-- returns 0 and memcached goes back to libevent, which sees the same events.
+-- So a request at low load costs one crossing (reply + wait + receive)
+-- instead of three (epoll_wait, receive, reply).  The wait argument is
+-- wait_ms | first << 16: first (the last call drained the socket or had to
+-- wait) waits before the receive, which saves a receive that would find
+-- nothing; a request that came meanwhile ends the wait at once
+-- (level-triggered).
 --
 -- Returns received | sent << 16 | waited << 32 (waited: the wait ended with
 -- an event); a receive error other than EAGAIN or EINTR is passed through as
@@ -22,7 +26,7 @@ local MSG_DONTWAIT = 0x40
 local WAIT_EVENTS = 8 -- memcached's UDP_WAIT_EVENTS
 local sendmmsg, recvmmsg, epoll_wait = sys.sendmmsg, sys.recvmmsg, sys.epoll_wait
 
-return function(fd, rx, nrx, tx, ntx, epfd, events, wait_ms)
+return function(fd, rx, nrx, tx, ntx, epfd, events, wait)
   local sent = 0
   if ntx > 0 then
     sent = sendmmsg(fd, tx, ntx, 0)
@@ -32,8 +36,13 @@ return function(fd, rx, nrx, tx, ntx, epfd, events, wait_ms)
   end
   local got, waited = 0, 0
   if nrx > 0 then
-    got = recvmmsg(fd, rx, nrx, MSG_DONTWAIT, 0)
-    if got == -EAGAIN and wait_ms and wait_ms > 0 then
+    local wait_ms = wait and wait & 0xffff or 0
+    if wait_ms > 0 and wait >> 16 ~= 0 then
+      got = -EAGAIN -- drained last time: wait first
+    else
+      got = recvmmsg(fd, rx, nrx, MSG_DONTWAIT, 0)
+    end
+    if got == -EAGAIN and wait_ms > 0 then
       if epoll_wait(epfd, events, WAIT_EVENTS, wait_ms) > 0 then
         waited = 1
         got = recvmmsg(fd, rx, nrx, MSG_DONTWAIT, 0)

@@ -22,6 +22,8 @@ PATCH_DIR = HARNESS_DIR / "memcached"
 # bumped when the configure line changes, so that the stamp forces a rebuild
 CONFIGURE_VERSION = b"configure-2: LIBS=-luring"
 LUA_SCRIPT = PATCH_DIR / "udp_batch.lua"
+# LD_PRELOAD shim for memaslap: no SO_REUSEADDR on its UDP sockets (see the source)
+NOREUSE_SOURCE = PATCH_DIR / "udp_noreuse.c"
 LOADGEN_DIR = HARNESS_DIR / "loadgen"
 LOADGEN_PROGRAMS = ("mc_loadgen", "syscall_micro", "syscount", "tsc_khz")
 
@@ -32,6 +34,21 @@ def build_dir() -> Path:
 
 def binary() -> Path:
     return build_dir() / "src" / "memcached"
+
+
+def noreuse_shim() -> Path:
+    return build_root() / "memaslap" / "udp_noreuse.so"
+
+
+def build_noreuse_shim() -> Path:
+    """Compile the memaslap LD_PRELOAD shim (when its source is newer)."""
+    out = noreuse_shim()
+    if out.exists() and out.stat().st_mtime >= NOREUSE_SOURCE.stat().st_mtime:
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    run(["gcc", "-O2", "-Wall", "-Werror", "-shared", "-fPIC", "-o", str(out),
+         str(NOREUSE_SOURCE), "-ldl"], capture=True)
+    return out
 
 
 def loadgen_dir() -> Path:
@@ -109,5 +126,6 @@ def build_loadgen() -> Path:
 
 def build_all() -> None:
     build()
+    build_noreuse_shim()
     build_loadgen()
     say(f"memcached: {binary()}; load generator: {loadgen_dir()}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
@@ -11,7 +12,7 @@ from pathlib import Path
 from pymemcache.client.base import Client
 
 from . import memcache_udp
-from .memcached_build import LUA_SCRIPT, binary
+from .memcached_build import LUA_SCRIPT, binary, noreuse_shim
 
 VALUE_SIZES = (8, 64, 512, 1024, 4096)
 
@@ -44,6 +45,16 @@ VARIANTS = {
     "lua": Variant("lua", "lua", 16, wait_ms=1),
     "lua-b1": Variant("lua-b1", "lua", 1, wait_ms=1),
 }
+
+
+def memaslap_env() -> dict[str, str]:
+    """Environment for memcaslap -U: the udp_noreuse shim preloaded, without which two
+    of its UDP sockets can share a port and it aborts on the other's reply
+    (ms_sort_udp_packet), against any server."""
+    shim = noreuse_shim()
+    if not shim.exists():
+        raise RuntimeError(f"{shim} is missing: memcached_build.build_all() builds it")
+    return {**os.environ, "LD_PRELOAD": str(shim)}
 
 
 def key(size: int, i: int) -> str:
