@@ -23,7 +23,14 @@ from typing import Any
 from . import memcache_udp
 from .bench_report import crossings
 from .memcached_build import binary, loadgen_binary
-from .memcached_server import VALUE_SIZES, VARIANTS, Server, cpu_seconds, key
+from .memcached_server import (
+    VALUE_SIZES,
+    VARIANTS,
+    Server,
+    cpu_seconds,
+    key,
+    memaslap_env,
+)
 
 LOAD_CPU = "1"
 BASE_PORT = 21000
@@ -179,7 +186,7 @@ def memaslap_run(server: Server, args: argparse.Namespace, size: int,
             "-t", f"{max(1, int(args.duration))}s", "-T", "1", "-c", str(args.outstanding),
             "-X", str(size), "-F", str(memaslap_config(workdir, size))]
     res = subprocess.run(argv, capture_output=True, text=True, timeout=args.duration + 60,
-                         check=False)
+                         check=False, env=memaslap_env())
     return parse_memaslap(res.returncode, res.stdout, res.stderr, args.outstanding)
 
 

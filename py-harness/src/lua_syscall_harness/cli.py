@@ -180,7 +180,7 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_b4)
 
 
-    s = sub.add_parser("bench", help="memcached UDP benchmark (stock / mmsg / lua) in the "
+    s = sub.add_parser("bench", help="memcached UDP benchmark (stock / mmsg / uring / lua) in the "
                        "bench kernel", description="Build the bench kernel, memcached and the "
                        "load generator, boot once and run the benchmark; extra arguments go to "
                        "the guest runner (e.g. --reps 10 --duration 5; see "

@@ -25,7 +25,8 @@ LUA_SCRIPT = PATCH_DIR / "udp_batch.lua"
 # LD_PRELOAD shim for memaslap: no SO_REUSEADDR on its UDP sockets (see the source)
 NOREUSE_SOURCE = PATCH_DIR / "udp_noreuse.c"
 LOADGEN_DIR = HARNESS_DIR / "loadgen"
-LOADGEN_PROGRAMS = ("mc_loadgen", "syscall_micro", "syscount", "tsc_khz")
+LOADGEN_PROGRAMS = ("mc_loadgen", "syscall_micro", "syscount", "tsc_khz", "io_micro",
+                    "null_syscall")
 
 
 def build_dir() -> Path:
