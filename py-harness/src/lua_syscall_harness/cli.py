@@ -20,7 +20,7 @@ from . import (
     tree,
     vm,
 )
-from .layout import build_root
+from .layout import ARCHES, DEFAULT_ARCH, build_root
 from .proc import HarnessError, say
 
 
@@ -36,14 +36,14 @@ def _tree(args: argparse.Namespace) -> int:
 
 def _build(args: argparse.Namespace) -> int:
     tree.prepare()
-    build.build(args.variant)
+    build.build(args.variant, arch=args.arch)
     return 0
 
 
 def _vm(args: argparse.Namespace) -> int:
     command = " ".join(args.command) or "uname -a"
     res = vm.run(command, variant=args.variant, timeout=args.timeout, stream=True,
-                 memory_mb=args.memory, cpus=args.cpus)
+                 memory_mb=args.memory, cpus=args.cpus, arch=args.arch)
     say(f"{res.failure_reason() if res.returncode != 0 else 'guest command exited 0'} "
         f"({res.accel}, {res.seconds:.1f}s); serial log: {res.serial_log}")
     return 125 if res.returncode is None else res.returncode
@@ -110,6 +110,8 @@ def _fuzz(args: argparse.Namespace) -> int:
 
 
 def _test(args: argparse.Namespace) -> int:
+    if args.arch != DEFAULT_ARCH:
+        return suite.test_arch(args.arch, skip_setup=args.skip_setup)
     return suite.test(skip_setup=args.skip_setup, pytest_args=args.pytest_args)
 
 
@@ -120,6 +122,11 @@ def _demo(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     return bench.run(args.guest_args, timeout=args.timeout, skip_build=args.skip_build,
                      wall_clock=args.wall_clock)
+
+
+def _arch_option(s: argparse.ArgumentParser, more: str = "") -> None:
+    s.add_argument("--arch", choices=ARCHES, default=DEFAULT_ARCH,
+                   help=f"kernel architecture (default {DEFAULT_ARCH}){more}")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -134,6 +141,7 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("build", help="build a kernel variant (incremental, ccache)")
     s.add_argument("--variant", choices=build.VARIANTS, default="debug")
+    _arch_option(s)
     s.set_defaults(func=_build)
 
     s = sub.add_parser("vm", help="boot the built kernel and run a command in it",
@@ -143,6 +151,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--timeout", type=float, default=vm.DEFAULT_TIMEOUT, help="seconds")
     s.add_argument("--memory", type=int, default=3072, help="MiB")
     s.add_argument("--cpus", type=int, default=2)
+    _arch_option(s, " (arm64: busybox and the kselftests in an initramfs, no host root)")
     s.add_argument("command", nargs=argparse.REMAINDER)
     s.set_defaults(func=_vm)
 
@@ -217,6 +226,9 @@ def parser() -> argparse.ArgumentParser:
         s = sub.add_parser(name, help=text)
         s.add_argument("--skip-setup", action="store_true", help="do not run set-up first")
         if name == "test":
+            _arch_option(s, f" ({DEFAULT_ARCH}: every test, plus the arches in "
+                         f"${suite.ARCHES_ENV}; other arches: their own stage only, "
+                         "KUnit + kselftests + log scan)")
             s.add_argument("pytest_args", nargs="*", help="extra arguments for host pytest")
         s.set_defaults(func=func)
     return p
