@@ -17,6 +17,7 @@
 #include <linux/lua_syscall.h>
 #include <linux/nospec.h>
 #include <linux/ptrace.h>
+#include <linux/sched/task_stack.h>
 #include <asm/syscall.h>
 #include <asm/unistd.h>
 
