@@ -169,7 +169,6 @@ struct luak_ticks {
 	long left;
 };
 
-#include <linux/bug.h>
 #include <asm/lua_setjmp.h>
 
 /* errors: the arch setjmp, recording which thread is running */
