@@ -91,9 +91,10 @@ def build_kselftests(variant: str) -> Path:
     return dest
 
 
-def _cpio_entry(name: str, mode: int, data: bytes = b"", ino: int = 0) -> bytes:
+def _cpio_entry(name: str, mode: int, data: bytes = b"", ino: int = 0,
+                rdev: tuple[int, int] = (0, 0)) -> bytes:
     """One entry of a newc cpio archive (the initramfs format)."""
-    fields = [ino, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(name) + 1, 0]
+    fields = [ino, mode, 0, 0, 1, 0, len(data), 0, 0, *rdev, len(name) + 1, 0]
     header = b"070701" + b"".join(f"{v:08x}".encode() for v in fields)
     blob = header + name.encode() + b"\0"
     blob += b"\0" * (-len(blob) % 4)
@@ -109,6 +110,9 @@ def initramfs_bytes(init: Path, busybox_path: Path, ksft: Path) -> bytes:
     for d in dirs:
         out.write(_cpio_entry(d, stat.S_IFDIR | 0o755, ino=ino))
         ino += 1
+    # The kernel opens it for init's stdin/out/err before devtmpfs is mounted.
+    out.write(_cpio_entry("dev/console", stat.S_IFCHR | 0o600, ino=ino, rdev=(5, 1)))
+    ino += 1
     files = [("init", init), ("bin/busybox", busybox_path)]
     for path in sorted(ksft.rglob("*")):
         rel = f"{GUEST_MOUNT.strip('/')}/{path.relative_to(ksft)}"

@@ -63,7 +63,7 @@ def _cpio_names(data: bytes) -> dict[str, int]:
 
 def test_initramfs_holds_init_busybox_and_the_kselftests(tmp_path: Path):
     init, busybox, ksft = tmp_path / "init.sh", tmp_path / "busybox", tmp_path / "ksft"
-    init.write_text("#!/bin/sh\n")
+    init.write_text("#!/bin/busybox sh\n")
     busybox.write_bytes(b"\x7fELF")
     busybox.chmod(0o755)
     (ksft / "lua_syscall").mkdir(parents=True)
@@ -76,6 +76,7 @@ def test_initramfs_holds_init_busybox_and_the_kselftests(tmp_path: Path):
     assert names["ksft/lua_syscall/settings"] & 0o777 == 0o644
     assert names["ksft/lua_syscall"] & 0o170000 == 0o040000
     assert {"dev", "proc", "sys", "tmp"} <= set(names)
+    assert names["dev/console"] & 0o170000 == 0o020000
 
 
 def test_qemu_line_is_virt_tcg_with_pauth_and_9p(tmp_path: Path):

@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/busybox sh
 # PID 1 of the arm64 test guest, /init of its initramfs (see arm64.py): Debian's
 # busybox-static:arm64 and the cross-built kselftests in /ksft; no host root, so no Python.
 # The run directory (command, output, exit status) is the 9p tag "lsout", as on x86.
@@ -10,7 +10,7 @@
 /bin/busybox --install -s /bin
 export PATH=/bin HOME=/root TERM=dumb
 mount -t sysfs sysfs /sys
-mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
+grep -q " /dev devtmpfs " /proc/mounts || mount -t devtmpfs devtmpfs /dev
 ln -sf /proc/self/fd /dev/fd
 ln -sf /proc/self/fd/0 /dev/stdin
 ln -sf /proc/self/fd/1 /dev/stdout
