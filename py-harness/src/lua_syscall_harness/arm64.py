@@ -14,6 +14,7 @@ import gzip
 import hashlib
 import io
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -46,6 +47,12 @@ def setup() -> None:
         say(f"installing {' '.join(missing)}")
         run([*sudo, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-q",
              *missing], capture=True)
+    busybox()
+
+
+def tools_installed() -> bool:
+    return all(shutil.which(tool) for tool in (f"{CROSS_COMPILE[ARCH]}gcc",
+                                               "qemu-system-aarch64"))
 
 
 def busybox() -> Path:

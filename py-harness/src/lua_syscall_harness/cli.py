@@ -9,6 +9,7 @@ from pathlib import Path
 
 from . import (
     accel,
+    arm64,
     b4prep,
     bench,
     build,
@@ -26,7 +27,15 @@ from .proc import HarnessError, say
 
 def _setup(args: argparse.Namespace) -> int:
     machine_setup.setup()
+    if args.arch == arm64.ARCH:
+        arm64.setup()
     return 0
+
+
+def _need_arch_tools(arch: str) -> None:
+    if arch == arm64.ARCH and not arm64.tools_installed():
+        raise HarnessError("the arm64 cross compiler or QEMU is missing: run "
+                           "`lua-syscall setup --arch arm64`")
 
 
 def _tree(args: argparse.Namespace) -> int:
@@ -35,6 +44,7 @@ def _tree(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
+    _need_arch_tools(args.arch)
     tree.prepare()
     build.build(args.variant, arch=args.arch)
     return 0
@@ -42,6 +52,7 @@ def _build(args: argparse.Namespace) -> int:
 
 def _vm(args: argparse.Namespace) -> int:
     command = " ".join(args.command) or "uname -a"
+    _need_arch_tools(args.arch)
     res = vm.run(command, variant=args.variant, timeout=args.timeout, stream=True,
                  memory_mb=args.memory, cpus=args.cpus, arch=args.arch)
     say(f"{res.failure_reason() if res.returncode != 0 else 'guest command exited 0'} "
@@ -134,6 +145,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="verb", required=True, metavar="VERB")
 
     s = sub.add_parser("setup", help="install Debian and PyPI dependencies (idempotent)")
+    _arch_option(s, " (arm64: also the cross compiler, qemu-system-aarch64, busybox)")
     s.set_defaults(func=_setup)
 
     s = sub.add_parser("tree", help="prepare build/linux: Debian base, Lua import, series")
