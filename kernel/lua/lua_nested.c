@@ -35,6 +35,7 @@
 #include <linux/lua_syscall.h>
 #include <linux/ptrace.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/task_stack.h>
 #include <linux/seccomp.h>
 #include <linux/task_work.h>
 #include <linux/thread_info.h>

@@ -3,6 +3,7 @@
 #ifndef _LUAK_STDLIB_H
 #define _LUAK_STDLIB_H
 
+#include <linux/bug.h>
 #include <linux/compiler.h>
 #include <linux/math.h>
 #include <linux/stddef.h>

@@ -40,7 +40,8 @@ EXEMPTIONS = (
               "MAINTAINERS comes last in the series, as the series plan orders; "
               "its entry covers every file the earlier patches add"),
     Exemption("ENOSYS", r"^(kernel/lua/lua_syslib\.c|kernel/lua/lua_nested\.c|"
-              r"arch/x86/kernel/lua_syscall_64\.c|tools/testing/selftests/lua_syscall/)", r".",
+              r"arch/x86/kernel/lua_syscall_64\.c|arch/arm64/kernel/lua_syscall\.c|"
+              r"tools/testing/selftests/lua_syscall/)", r".",
               "the value does mean an invalid system call number: a script's sys.call() of "
               "an unknown number, a nested frame's return register before dispatch (as the "
               "entry code sets it), and the selftests' probe for a kernel without the syscalls"),

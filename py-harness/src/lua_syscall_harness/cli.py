@@ -9,6 +9,7 @@ from pathlib import Path
 
 from . import (
     accel,
+    arm64,
     b4prep,
     bench,
     build,
@@ -21,13 +22,21 @@ from . import (
     tree,
     vm,
 )
-from .layout import build_root
+from .layout import ARCHES, DEFAULT_ARCH, build_root
 from .proc import HarnessError, say
 
 
 def _setup(args: argparse.Namespace) -> int:
     machine_setup.setup()
+    if args.arch == arm64.ARCH:
+        arm64.setup()
     return 0
+
+
+def _need_arch_tools(arch: str) -> None:
+    if arch == arm64.ARCH and not arm64.tools_installed():
+        raise HarnessError("the arm64 cross compiler or QEMU is missing: run "
+                           "`lua-syscall setup --arch arm64`")
 
 
 def _tree(args: argparse.Namespace) -> int:
@@ -36,15 +45,17 @@ def _tree(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
+    _need_arch_tools(args.arch)
     tree.prepare()
-    build.build(args.variant)
+    build.build(args.variant, arch=args.arch)
     return 0
 
 
 def _vm(args: argparse.Namespace) -> int:
     command = " ".join(args.command) or "uname -a"
+    _need_arch_tools(args.arch)
     res = vm.run(command, variant=args.variant, timeout=args.timeout, stream=True,
-                 memory_mb=args.memory, cpus=args.cpus)
+                 memory_mb=args.memory, cpus=args.cpus, arch=args.arch)
     say(f"{res.failure_reason() if res.returncode != 0 else 'guest command exited 0'} "
         f"({res.accel}, {res.seconds:.1f}s); serial log: {res.serial_log}")
     return 125 if res.returncode is None else res.returncode
@@ -111,6 +122,8 @@ def _fuzz(args: argparse.Namespace) -> int:
 
 
 def _test(args: argparse.Namespace) -> int:
+    if args.arch != DEFAULT_ARCH:
+        return suite.test_arch(args.arch, skip_setup=args.skip_setup)
     return suite.test(skip_setup=args.skip_setup, pytest_args=args.pytest_args)
 
 
@@ -128,11 +141,17 @@ def _profile(args: argparse.Namespace) -> int:
                            memcached=args.memcached)
 
 
+def _arch_option(s: argparse.ArgumentParser, more: str = "") -> None:
+    s.add_argument("--arch", choices=ARCHES, default=DEFAULT_ARCH,
+                   help=f"kernel architecture (default {DEFAULT_ARCH}){more}")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lua-syscall", description=__doc__)
     sub = p.add_subparsers(dest="verb", required=True, metavar="VERB")
 
     s = sub.add_parser("setup", help="install Debian and PyPI dependencies (idempotent)")
+    _arch_option(s, " (arm64: also the cross compiler, qemu-system-aarch64, busybox)")
     s.set_defaults(func=_setup)
 
     s = sub.add_parser("tree", help="prepare build/linux: Debian base, Lua import, series")
@@ -140,6 +159,7 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("build", help="build a kernel variant (incremental, ccache)")
     s.add_argument("--variant", choices=build.VARIANTS, default="debug")
+    _arch_option(s)
     s.set_defaults(func=_build)
 
     s = sub.add_parser("vm", help="boot the built kernel and run a command in it",
@@ -149,6 +169,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--timeout", type=float, default=vm.DEFAULT_TIMEOUT, help="seconds")
     s.add_argument("--memory", type=int, default=3072, help="MiB")
     s.add_argument("--cpus", type=int, default=2)
+    _arch_option(s, " (arm64: busybox and the kselftests in an initramfs, no host root)")
     s.add_argument("command", nargs=argparse.REMAINDER)
     s.set_defaults(func=_vm)
 
@@ -236,6 +257,9 @@ def parser() -> argparse.ArgumentParser:
         s = sub.add_parser(name, help=text)
         s.add_argument("--skip-setup", action="store_true", help="do not run set-up first")
         if name == "test":
+            _arch_option(s, f" ({DEFAULT_ARCH}: every test, plus the arches in "
+                         f"${suite.ARCHES_ENV}; other arches: their own stage only, "
+                         "KUnit + kselftests + log scan)")
             s.add_argument("pytest_args", nargs="*", help="extra arguments for host pytest")
         s.set_defaults(func=func)
     return p

@@ -34,3 +34,19 @@ def tap_failures(tap: str) -> list[str]:
     """'not ok' lines of a kselftest TAP stream at any nesting depth, skips excluded."""
     return [line.strip() for line in tap.splitlines()
             if _NOT_OK.match(line.strip()) and "# SKIP" not in line]
+
+
+_TOTALS = re.compile(r"^(?:#\s*)*# Totals: (.*)$")
+
+
+def tap_totals(tap: str) -> dict[str, int]:
+    """The sums of the kselftest_harness "# Totals: pass:N fail:N ..." lines of a stream."""
+    sums: dict[str, int] = {}
+    for line in tap.splitlines():
+        m = _TOTALS.match(line.strip())
+        if m:
+            for field in m.group(1).split():
+                key, _, value = field.partition(":")
+                if value.isdigit():
+                    sums[key] = sums.get(key, 0) + int(value)
+    return sums

@@ -59,9 +59,14 @@ def downloads_dir() -> Path:
     return build_root() / "downloads"
 
 
-def variant_dir(variant: str) -> Path:
-    """Out-of-tree (O=) build directory of one config variant."""
-    return build_root() / variant
+# The architectures the harness builds and boots; x86_64 is the default everywhere.
+ARCHES = ("x86_64", "arm64")
+DEFAULT_ARCH = "x86_64"
+
+
+def variant_dir(variant: str, arch: str = DEFAULT_ARCH) -> Path:
+    """Out-of-tree (O=) build directory of one config variant (arm64: arm64-<variant>)."""
+    return build_root() / (variant if arch == DEFAULT_ARCH else f"{arch}-{variant}")
 
 
 def runs_dir() -> Path:

@@ -7,9 +7,9 @@ import shlex
 import sys
 from dataclasses import dataclass, field
 
-from . import build, kselftest, logscan, machine_setup, memcached_build, tree, vm
-from .layout import HARNESS_DIR, REPO_ROOT, kernel_tree, variant_dir
-from .proc import Stopwatch, run, say
+from . import arm64, build, kselftest, logscan, machine_setup, memcached_build, tree, vm
+from .layout import ARCHES, DEFAULT_ARCH, HARNESS_DIR, REPO_ROOT, kernel_tree, variant_dir
+from .proc import HarnessError, Stopwatch, run, say
 
 GUEST_TESTS = HARNESS_DIR / "tests" / "guest"
 GUEST_LAST_TESTS = HARNESS_DIR / "tests" / "guest_last"
@@ -127,19 +127,96 @@ def run_fuzz(report: Report) -> None:
         report.failures += [f"fuzz ({variant}): {p}" for p in fuzz.problems()]
 
 
-def kunit_expected() -> bool:
+def kunit_expected(arch: str = DEFAULT_ARCH) -> bool:
     """True when the variant's config builds in KUnit tests (they run at boot)."""
-    config = build.config_values(variant_dir(VARIANT) / ".config")
+    config = build.config_values(variant_dir(VARIANT, arch) / ".config")
     return any(k.endswith("_KUNIT_TEST") and v == "y" for k, v in config.items())
 
 
-def check_kunit(report: Report, serial: str) -> None:
+def check_kunit(report: Report, serial: str, arch: str = DEFAULT_ARCH) -> None:
     kunit = logscan.kunit_results(serial)
-    say(f"KUnit: {len(kunit.passed)} passed, {len(kunit.failed)} failed, "
+    where = "" if arch == DEFAULT_ARCH else f" ({arch})"
+    say(f"KUnit{where}: {len(kunit.passed)} passed, {len(kunit.failed)} failed, "
         f"{len(kunit.skipped)} skipped")
-    report.failures += [f"KUnit: not ok {name}" for name in kunit.failed]
-    if kunit_expected() and not (kunit.passed or kunit.failed):
-        report.failures.append("KUnit: tests are configured but none ran at boot")
+    report.failures += [f"KUnit{where}: not ok {name}" for name in kunit.failed]
+    if kunit_expected(arch) and not (kunit.passed or kunit.failed):
+        report.failures.append(f"KUnit{where}: tests are configured but none ran at boot")
+
+
+# Other architectures: a stage of their own after x86-64's, switched on by this variable
+# (comma- or space-separated, e.g. "arm64"); `test --arch arm64` runs that stage alone.
+# An arm64 guest has no host root and so no Python: KUnit at boot, the kselftests, the
+# log scan.
+ARCHES_ENV = "LUA_SYSCALL_ARCHES"
+ARCH_STAGE_TIMEOUT = 2400.0
+
+
+def extra_arches() -> list[str]:
+    """The architectures besides x86-64 whose stage `test` runs ($LUA_SYSCALL_ARCHES)."""
+    names = os.environ.get(ARCHES_ENV, "").replace(",", " ").split()
+    unknown = [n for n in names if n not in ARCHES]
+    if unknown:
+        raise HarnessError(f"${ARCHES_ENV}: unknown arch {', '.join(unknown)}; "
+                           f"known: {', '.join(ARCHES)}")
+    return [n for n in dict.fromkeys(names) if n != DEFAULT_ARCH]
+
+
+def run_arch_stage(report: Report, arch: str) -> None:
+    """Build the debug kernel and the kselftests of arch, boot it: KUnit, kselftests, log."""
+    if arch != arm64.ARCH:
+        raise HarnessError(f"no test stage for arch {arch!r}")
+    clock = Stopwatch()
+    build.build(VARIANT, arch=arch)
+    arm64.build_kselftests(VARIANT)
+    report.timed(f"build ({arch})", clock)
+    release = build.kernel_release(VARIANT, arch)
+    version = build.kernel_version_string(VARIANT, arch)
+    command = "\n".join((
+        "status=0",
+        'echo "guest kernel: $(uname -m) $(uname -r) $(uname -v)"',
+        f'[ "$(uname -r)" = {shlex.quote(release)} ] && '
+        f'[ "$(uname -v)" = {shlex.quote(version)} ] || '
+        '{ echo "not the kernel just built"; status=1; }',
+        "echo '== kselftest =='",
+        f"{arm64.GUEST_MOUNT}/run_kselftest.sh || status=1",
+        "echo '== end =='",
+        "exit $status",
+    ))
+    clock = Stopwatch()
+    say(f"booting the {arch} {VARIANT} kernel (TCG): KUnit at boot, kselftests")
+    res = vm.run(command, variant=VARIANT, arch=arch, stream=True,
+                 timeout=ARCH_STAGE_TIMEOUT, memory_mb=2048, cpus=2)
+    report.timed(f"boot+tests ({arch})", clock)
+    say(f"{arch} guest run: {res.seconds:.0f}s, logs in {res.run_dir}")
+    if res.returncode != 0:
+        report.failures.append(f"{arch} guest: {res.failure_reason()}")
+    tap = res.output.partition("== kselftest ==")[2].partition("== end ==")[0]
+    totals = kselftest.tap_totals(tap)
+    say(f"kselftests ({arch}): " + ", ".join(f"{k} {v}" for k, v in totals.items()))
+    report.failures += [f"kselftest ({arch}): {line}"
+                        for line in kselftest.tap_failures(tap)]
+    check_kunit(report, res.serial, arch)
+    splats = logscan.splats(res.serial)
+    say(f"kernel log ({arch}): {len(splats)} KASAN/lockdep/UBSAN/WARNING/BUG lines")
+    report.failures += [f"kernel log ({arch}): {line}" for line in splats]
+
+
+def test_arch(arch: str, *, skip_setup: bool = False) -> int:
+    """`test --arch ARCH`: that architecture's stage alone."""
+    total = Stopwatch()
+    report = Report()
+    if not skip_setup:
+        clock = Stopwatch()
+        machine_setup.setup()
+        arm64.setup()
+        report.timed("setup", clock)
+    clock = Stopwatch()
+    say(f"series head {tree.prepare()[:12]}")
+    report.timed("tree", clock)
+    run_arch_stage(report, arch)
+    report.timed("total", total)
+    report.print()
+    return 1 if report.failures else 0
 
 
 def run_host_tests(report: Report, extra: list[str]) -> None:
@@ -160,6 +237,10 @@ def test(*, skip_setup: bool = False, pytest_args: list[str] | None = None) -> i
     run_host_tests(report, pytest_args or [])
     run_guest_suite(report)
     run_fuzz(report)
+    for arch in extra_arches():
+        if not skip_setup:
+            arm64.setup()
+        run_arch_stage(report, arch)
     report.timed("total", total)
     report.print()
     return 1 if report.failures else 0

@@ -17,8 +17,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import accel
-from .layout import GUEST_DIR, REPO_ROOT, build_root, runs_dir, variant_dir
+from . import accel, arm64
+from .build import image_path
+from .layout import DEFAULT_ARCH, GUEST_DIR, REPO_ROOT, build_root, runs_dir
 from .proc import HarnessError, say
 
 DEFAULT_TIMEOUT = 900.0
@@ -48,10 +49,12 @@ class VmResult:
         return f"guest command exited with status {self.returncode}"
 
 
-def kernel_image(variant: str) -> Path:
-    image = variant_dir(variant) / "arch/x86/boot/bzImage"
+def kernel_image(variant: str, arch: str = DEFAULT_ARCH) -> Path:
+    image = image_path(variant, arch)
     if not image.exists():
-        raise HarnessError(f"no {variant} kernel at {image}: run `lua-syscall build` first")
+        how = "" if arch == DEFAULT_ARCH else f" --arch {arch}"
+        raise HarnessError(f"no {variant} kernel at {image}: run `lua-syscall build{how}` "
+                           "first")
     return image
 
 
@@ -153,17 +156,30 @@ def run(
     icount_shift: int | None = None,
     smp_sockets: bool = False,
     qemu_extra: tuple[str, ...] = (),
+    arch: str = DEFAULT_ARCH,
 ) -> VmResult:
-    """Boot the kernel, run command (a shell command line) in the guest, return its result."""
-    kernel = kernel or kernel_image(variant)
-    accel_name = accel.choose(kernel, build_root() / "accel-probe.json")
+    """Boot the kernel, run command (a shell command line) in the guest, return its result.
+
+    arm64 (arch="arm64") boots under TCG with an initramfs user space (arm64.py): the
+    command runs in busybox's sh, cwd defaults to the kselftests' directory there.
+    """
+    kernel = kernel or kernel_image(variant, arch)
     run_dir = new_run_dir()
     (run_dir / "command.sh").write_text(command + "\n")
-    (run_dir / "cwd").write_text(str(cwd))
-    (run_dir / "keep").write_text("".join(f"{path}\n" for path in guest_kept_paths(cwd)))
-    argv = qemu_command(kernel, run_dir, accel_name, memory_mb=memory_mb, cpus=cpus,
-                        append=append, icount_shift=icount_shift, smp_sockets=smp_sockets,
-                        qemu_extra=qemu_extra)
+    if arch == DEFAULT_ARCH:
+        accel_name = accel.choose(kernel, build_root() / "accel-probe.json")
+        (run_dir / "cwd").write_text(str(cwd))
+        (run_dir / "keep").write_text("".join(f"{path}\n" for path in guest_kept_paths(cwd)))
+        argv = qemu_command(kernel, run_dir, accel_name, memory_mb=memory_mb, cpus=cpus,
+                            append=append, icount_shift=icount_shift,
+                            smp_sockets=smp_sockets, qemu_extra=qemu_extra)
+    elif arch == arm64.ARCH:
+        accel_name = "tcg"
+        (run_dir / "cwd").write_text(str(cwd) if cwd != REPO_ROOT else arm64.GUEST_MOUNT)
+        argv = arm64.qemu_command(kernel, arm64.initramfs(variant), run_dir,
+                                  memory_mb=memory_mb, cpus=cpus, append=append)
+    else:
+        raise HarnessError(f"no guest for arch {arch!r}")
     (run_dir / "qemu.cmd").write_text(shlex.join(argv) + "\n")
     follower = _OutputFollower(run_dir / "output") if stream else None
     if follower:

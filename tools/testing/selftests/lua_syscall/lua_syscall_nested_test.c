@@ -348,7 +348,7 @@ TEST(mem_fault_stops_at_once)
 	close(fd);
 }
 
-/* The deny list, x86_64 numbers; each is tried in a child of its own. */
+/* The deny list, by arch; each is tried in a child of its own. */
 static const struct {
 	const char *name;
 	long nr;
@@ -360,6 +360,10 @@ static const struct {
 	{ "ioperm", 173 }, { "restart_syscall", 219 }, { "exit_group", 231 },
 	{ "execveat", 322 }, { "uretprobe", 335 }, { "clone3", 435 },
 	{ "map_shadow_stack", 453 },
+#elif defined(__aarch64__)
+	{ "exit", 93 }, { "exit_group", 94 }, { "restart_syscall", 128 },
+	{ "rt_sigreturn", 139 }, { "clone", 220 }, { "execve", 221 },
+	{ "execveat", 281 }, { "clone3", 435 }, { "map_shadow_stack", 453 },
 #endif
 	{ "register_lua_syscall", __NR_register_lua_syscall },
 	{ "lua_syscall", __NR_lua_syscall },
