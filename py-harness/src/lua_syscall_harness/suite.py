@@ -143,17 +143,18 @@ def check_kunit(report: Report, serial: str, arch: str = DEFAULT_ARCH) -> None:
         report.failures.append(f"KUnit{where}: tests are configured but none ran at boot")
 
 
-# Other architectures: a stage of their own after x86-64's, switched on by this variable
-# (comma- or space-separated, e.g. "arm64"); `test --arch arm64` runs that stage alone.
-# An arm64 guest has no host root and so no Python: KUnit at boot, the kselftests, the
-# log scan.
+# Other architectures: a stage of their own after x86-64's, arm64 unless this variable
+# says otherwise (comma- or space-separated; "x86_64" alone: none); `test --arch arm64`
+# runs that stage alone. An arm64 guest has no host root and so no Python: KUnit at boot,
+# the kselftests, the log scan.
 ARCHES_ENV = "LUA_SYSCALL_ARCHES"
+DEFAULT_EXTRA_ARCHES = "arm64"
 ARCH_STAGE_TIMEOUT = 2400.0
 
 
 def extra_arches() -> list[str]:
     """The architectures besides x86-64 whose stage `test` runs ($LUA_SYSCALL_ARCHES)."""
-    names = os.environ.get(ARCHES_ENV, "").replace(",", " ").split()
+    names = os.environ.get(ARCHES_ENV, DEFAULT_EXTRA_ARCHES).replace(",", " ").split()
     unknown = [n for n in names if n not in ARCHES]
     if unknown:
         raise HarnessError(f"${ARCHES_ENV}: unknown arch {', '.join(unknown)}; "
