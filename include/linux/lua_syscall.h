@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What lua_syscall needs from an architecture: dispatch of a system call by
- * number from kernel code with the current task's context, the names of its
- * system calls, and which of them a script may not make.
+ * number from kernel code with the current task's context, and which system
+ * calls a script may not make.  The names come from the arch's generated
+ * uapi <asm/unistd_64.h> (kernel/lua/Makefile).
  */
 #ifndef _LINUX_LUA_SYSCALL_H
 #define _LINUX_LUA_SYSCALL_H
@@ -13,20 +14,6 @@ struct pt_regs;
 struct seccomp_nested;
 
 #define LUA_SYSCALL_NR_ARGS	6
-
-/**
- * struct lua_syscall_name - a system call of the running kernel
- * @name: its name, without "sys_" (as in the uapi __NR_ macro)
- * @nr: its number
- */
-struct lua_syscall_name {
-	const char *name;
-	unsigned int nr;
-};
-
-/* Sorted by name, for bsearch(). */
-extern const struct lua_syscall_name arch_lua_syscall_names[];
-extern const unsigned int arch_lua_syscall_nr_names;
 
 /**
  * arch_lua_syscall_denied - may a script not make this system call?

@@ -10,6 +10,7 @@
  * and task work; lua_syscall:lua_syscall_nested traces it too.  A seccomp
  * kill stops the script at once.
  */
+#include <linux/array_size.h>
 #include <linux/bsearch.h>
 #include <linux/errno.h>
 #include <linux/lua_syscall.h>
@@ -22,6 +23,19 @@
 
 #define CREATE_TRACE_POINTS
 #include <trace/events/lua_syscall.h>
+
+/* A system call of the running kernel: its uapi __NR_ name and number. */
+struct lua_syscall_name {
+	const char *name;
+	unsigned int nr;
+};
+
+/* Generated from the uapi <asm/unistd_64.h>, sorted by name for bsearch(). */
+static const struct lua_syscall_name sys_names[] = {
+#define LUA_SYSCALL_NAME(n, number) { .name = n, .nr = number },
+#include "lua_syscall_names.h"
+#undef LUA_SYSCALL_NAME
+};
 
 static long sys_dispatch(struct lua_State *L, struct lua_syscall_ctx *ctx,
 			 unsigned int nr, const unsigned long *args)
@@ -68,7 +82,7 @@ static int sys_do(struct lua_State *L, unsigned int nr, int first)
 
 /*
  * sys.<name>(...): the upvalue points to the system call's entry in
- * arch_lua_syscall_names, read-only.
+ * sys_names, read-only.
  */
 static int sys_named(struct lua_State *L)
 {
@@ -99,8 +113,8 @@ static int name_cmp(const void *key, const void *elt)
 
 static const struct lua_syscall_name *sys_lookup(const char *name)
 {
-	return bsearch(name, arch_lua_syscall_names, arch_lua_syscall_nr_names,
-		       sizeof(arch_lua_syscall_names[0]), name_cmp);
+	return bsearch(name, sys_names, ARRAY_SIZE(sys_names),
+		       sizeof(sys_names[0]), name_cmp);
 }
 
 /* The system call named by the key of an __index(t, key) call, or NULL. */

@@ -12,22 +12,12 @@
  * Compat (AArch32) tasks cannot use lua_syscall, so only the native table
  * is used.
  */
-#include <linux/array_size.h>
 #include <linux/errno.h>
 #include <linux/lua_syscall.h>
 #include <linux/nospec.h>
 #include <linux/ptrace.h>
 #include <asm/syscall.h>
 #include <asm/unistd.h>
-
-/* Generated from the uapi unistd_64.h: LUA_SYSCALL_NAME(name, nr), by name. */
-const struct lua_syscall_name arch_lua_syscall_names[] = {
-#define LUA_SYSCALL_NAME(n, number) { .name = n, .nr = number },
-#include "lua_syscall_names.h"
-#undef LUA_SYSCALL_NAME
-};
-
-const unsigned int arch_lua_syscall_nr_names = ARRAY_SIZE(arch_lua_syscall_names);
 
 bool arch_lua_syscall_denied(unsigned int nr)
 {

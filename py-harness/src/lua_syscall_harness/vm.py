@@ -157,16 +157,20 @@ def run(
     smp_sockets: bool = False,
     qemu_extra: tuple[str, ...] = (),
     arch: str = DEFAULT_ARCH,
+    initrd: Path | None = None,
 ) -> VmResult:
     """Boot the kernel, run command (a shell command line) in the guest, return its result.
 
     arm64 (arch="arm64") boots under TCG with an initramfs user space (arm64.py): the
-    command runs in busybox's sh, cwd defaults to the kselftests' directory there.
+    command runs in busybox's sh, cwd defaults to the kselftests' directory there; initrd
+    replaces the variant's initramfs (arm64 only: x86-64 guests run the host's root).
     """
     kernel = kernel or kernel_image(variant, arch)
     run_dir = new_run_dir()
     (run_dir / "command.sh").write_text(command + "\n")
     if arch == DEFAULT_ARCH:
+        if initrd is not None:
+            raise HarnessError("an x86-64 guest runs the host's root: it takes no initrd")
         accel_name = accel.choose(kernel, build_root() / "accel-probe.json")
         (run_dir / "cwd").write_text(str(cwd))
         (run_dir / "keep").write_text("".join(f"{path}\n" for path in guest_kept_paths(cwd)))
@@ -176,7 +180,7 @@ def run(
     elif arch == arm64.ARCH:
         accel_name = "tcg"
         (run_dir / "cwd").write_text(str(cwd) if cwd != REPO_ROOT else arm64.GUEST_MOUNT)
-        argv = arm64.qemu_command(kernel, arm64.initramfs(variant), run_dir,
+        argv = arm64.qemu_command(kernel, initrd or arm64.initramfs(variant), run_dir,
                                   memory_mb=memory_mb, cpus=cpus, append=append)
     else:
         raise HarnessError(f"no guest for arch {arch!r}")
