@@ -22,7 +22,7 @@ from . import (
     tree,
     vm,
 )
-from .layout import ARCHES, DEFAULT_ARCH, build_root
+from .layout import ARCHES, DEFAULT_ARCH, LUA_IMPORT_TAG, build_root
 from .proc import HarnessError, say
 
 
@@ -84,7 +84,7 @@ def _series(args: argparse.Namespace) -> int:
     if args.action == "refresh":
         series_refresh.refresh(args.ref)
     else:
-        series_check.check(arches=args.arches or ARCHES)
+        series_check.check(first=args.after or LUA_IMPORT_TAG, arches=args.arches or ARCHES)
     return 0
 
 
@@ -191,6 +191,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("action", choices=("refresh", "check"))
     s.add_argument("--from", dest="ref", default=None, metavar="REF",
                    help="refresh: the kernel tree commit to record (default HEAD)")
+    s.add_argument("--after", default=None, metavar="COMMIT",
+                   help="check: only the commits after COMMIT (default: all, from the Lua "
+                   "import on)")
     s.add_argument("--arch", dest="arches", action="append", choices=ARCHES, default=None,
                    help="check: only this architecture (repeatable; default: all of "
                    f"{', '.join(ARCHES)})")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from . import series, tree
 from .layout import BASE_TAG, LUA_IMPORT_TAG, REPO_ROOT, SERIES_DIR, build_lock, kernel_tree
-from .proc import HarnessError, git, say
+from .proc import HarnessError, git, run, say
 
 _SIGNOFF = re.compile(r"^Signed-off-by: .*$", re.MULTILINE)
 
@@ -86,12 +86,18 @@ def plan(ktree: Path, ref: str) -> tuple[list[RefreshedStep], dict[str, bytes], 
         diff_name = None
         if diffed:
             diff_name = f"{index + 1:02d}-{_slug(subject)}.diff"
-            diffs[diff_name] = git(ktree, "diff", "--no-renames", "--full-index", "--binary",
-                                   f"{commit}^", commit, "--", *diffed) + "\n"
+            diffs[diff_name] = commit_diff(ktree, commit, diffed)
         for p in copied:
             finals[p] = git_blob(ktree, f"{commit}:{p}")
         steps.append(RefreshedStep(subject, body, copied, diff_name))
     return steps, finals, diffs
+
+
+def commit_diff(ktree: Path, commit: str, paths: list[str]) -> str:
+    """What commit changed in paths, as `git apply` takes it. Not stripped: a hunk may end
+    with the context line of an empty line, a lone space, which stripping would cut off."""
+    return run(["git", "-C", str(ktree), "diff", "--no-renames", "--full-index", "--binary",
+                f"{commit}^", commit, "--", *paths], capture=True).stdout
 
 
 def git_blob(ktree: Path, spec: str) -> bytes:

@@ -1,4 +1,7 @@
-from lua_syscall_harness import series, tree
+import os
+import subprocess
+
+from lua_syscall_harness import series, series_refresh, tree
 from lua_syscall_harness.layout import LUA_IMPORT_TAG, SERIES_BRANCH, kernel_tree
 
 
@@ -71,3 +74,27 @@ def test_manifest_is_what_refresh_makes_of_the_series_head():
     assert on_disk == diffs
     for path, blob in finals.items():
         assert (series.REPO_ROOT / path).read_bytes() == blob
+
+
+def test_a_step_diff_ending_in_an_empty_context_line_still_applies(tmp_path):
+    """The last context line of a hunk may be a lone space (an empty line): keep it."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@e"}
+
+    def sh(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                              text=True, env={**os.environ, **env}).stdout
+
+    sh("init", "-q")
+    (repo / "f").write_text("a\nb\nc\nold\ny\nz\n\nw\n")
+    sh("add", "f")
+    sh("commit", "-qm", "one")
+    (repo / "f").write_text("a\nb\nc\nnew\ny\nz\n\nw\n")
+    sh("commit", "-qam", "two")
+    text = series_refresh.commit_diff(repo, sh("rev-parse", "HEAD").strip(), ["f"])
+    assert text.endswith("+new\n y\n z\n \n")
+    (tmp_path / "step.diff").write_text(text)
+    sh("checkout", "-q", "HEAD^")
+    sh("apply", "--check", str(tmp_path / "step.diff"))
