@@ -63,10 +63,6 @@ class CommitBuild:
     def problems(self) -> list[str]:
         return [f"{a.arch}: {p}" for a in self.arches for p in a.problems]
 
-    @property
-    def seconds(self) -> float:
-        return sum(a.seconds for a in self.arches)
-
 
 def work_dir() -> Path:
     return build_root() / "series-check"
