@@ -88,6 +88,7 @@ const char *lua_runtime_last_error(const struct lua_runtime *rt);
 void lua_runtime_get_stats(const struct lua_runtime *rt,
 			   struct lua_runtime_stats *stats);
 int lua_runtime_abort(struct lua_State *L, int err);
+bool lua_runtime_aborted(const struct lua_runtime *rt);
 
 /**
  * lua_runtime_stack_left() - kernel stack left to the caller

@@ -257,6 +257,23 @@ static const char lk_insert_loop_lua[] =
 static const char lk_backtrack_lua[] =
 	"return (('a'):rep(40)):find(('a?'):rep(40) .. ('a'):rep(40))";
 
+/* Byte loops in C: one VM instruction or library call each round. */
+static const char lk_compare_loop_lua[] =
+	"local s, t = ('a'):rep(1 << 16), ('a'):rep(1 << 16)\n"
+	"while true do local x = s == t end";
+
+static const char lk_less_loop_lua[] =
+	"local s, t = ('a'):rep(1 << 16), ('a'):rep(1 << 16) .. 'b'\n"
+	"while true do local x = s < t end";
+
+static const char lk_memchr_loop_lua[] =
+	"local s = ('a'):rep(1 << 16)\n"
+	"while true do local x = s:find('b', 1, true) end";
+
+static const char lk_utf8_loop_lua[] =
+	"local s = ('a'):rep(1 << 16)\n"
+	"while true do local x = utf8.len(s) end";
+
 static const char lk_sum_loop_lua[] =
 	"local s = 0 for i = 1, 2000000 do s = s + i end\n"
 	"check('sum', s == 2000001000000)";
@@ -453,6 +470,11 @@ static void lua_test_instruction_limit(struct kunit *test)
 	lk_expect_err(test, rt, lk_find_loop_lua, -ETIME, "");
 	/* exponential backtracking in the pattern matcher */
 	lk_expect_err(test, rt, lk_backtrack_budget_lua, -ETIME, "");
+	/* byte loops: 64 KiB a round, charged by the bytes */
+	lk_expect_err(test, rt, lk_compare_loop_lua, -ETIME, "");
+	lk_expect_err(test, rt, lk_less_loop_lua, -ETIME, "");
+	lk_expect_err(test, rt, lk_memchr_loop_lua, -ETIME, "");
+	lk_expect_err(test, rt, lk_utf8_loop_lua, -ETIME, "");
 	/* the budget is per call */
 	lk_checks(test, rt, "for i = 1, 30000 do end check('ok', true)");
 	lk_checks(test, rt, "for i = 1, 30000 do end check('ok', true)");
@@ -702,6 +724,36 @@ static void lua_test_speed(struct kunit *test)
  * __close metamethods run under the budget.  Closing a state runs no
  * script code that could keep it from closing.
  */
+/*
+ * tostring() and %p print an identity of an object, never its address, and
+ * the same identity for the same object.
+ */
+static void lua_test_pointer_identity(struct kunit *test)
+{
+	struct lua_runtime *rt = lk_new(test, 0, 0);
+	struct lua_State *L = lua_runtime_state(rt);
+	char text[64], fmt[64], addr[20];
+	const void *p;
+
+	lk_checks(test, rt,
+		  "local t = {}\n"
+		  "check('same', tostring(t) == tostring(t))\n"
+		  "check('distinct', tostring(t) ~= tostring({}))\n"
+		  "check('form', tostring(t):find('^table: 0x%x+$') ~= nil)\n"
+		  "check('fmt', string.format('%p', t) == string.format('%p', t))");
+
+	KUNIT_ASSERT_EQ(test, 0, lk_do(rt,
+		"local t = {} return t, tostring(t), string.format('%p', t)", 3));
+	p = lua_topointer(L, -3);
+	strscpy(text, lua_tostring(L, -2), sizeof(text));
+	strscpy(fmt, lua_tostring(L, -1), sizeof(fmt));
+	lua_pop(L, 3);
+	/* not even the low 32 bits of the address */
+	snprintf(addr, sizeof(addr), "%08lx", (unsigned long)p & 0xffffffff);
+	KUNIT_EXPECT_NULL_MSG(test, strstr(text, addr), "tostring: %s", text);
+	KUNIT_EXPECT_NULL_MSG(test, strstr(fmt, addr), "%%p: %s", fmt);
+}
+
 static void lua_test_finalizers(struct kunit *test)
 {
 	struct lua_runtime *rt = lua_runtime_create(NULL);
@@ -731,6 +783,7 @@ static struct kunit_case lua_runtime_test_cases[] = {
 	KUNIT_CASE(lua_test_fresh_state),
 	KUNIT_CASE(lua_test_speed),
 	KUNIT_CASE(lua_test_finalizers),
+	KUNIT_CASE(lua_test_pointer_identity),
 	{}
 };
 

@@ -198,12 +198,13 @@ static int luak_str_rep(lua_State *L)
 
 /*
  * A plain string.find() compares up to (#s - #p) * #p bytes in C, without
- * an API call: for large operands, search here, charging the comparisons
- * to the instruction budget (one instruction per LUAK_FIND_COST bytes).
+ * an API call.  The byte loops charge what they compare (lua_runtime.c),
+ * but only a function of the script can stop a call in the middle of its
+ * work: for large operands, search here, charging as the byte loops do
+ * and stopping as soon as the budget is spent.
  */
-#define LUAK_FIND_COST		64
 #define LUAK_FIND_LARGE		SZ_64K
-#define LUAK_FIND_SMALL_WORK	SZ_64M
+#define LUAK_FIND_SMALL_WORK	SZ_1M
 
 static bool luak_plain(lua_State *L, const char *p, size_t lp)
 {
@@ -244,7 +245,7 @@ static int luak_str_find(lua_State *L)
 			break;
 		cost += lp;
 		if (cost >= LUAK_FIND_LARGE) {
-			luak_charge(L, cost / LUAK_FIND_COST);
+			luak_charge(L, cost / LUAK_BYTES_PER_INSN);
 			cost = 0;
 		}
 		if (!memcmp(q + 1, p + 1, lp - 1)) {
@@ -255,6 +256,67 @@ static int luak_str_find(lua_State *L)
 	}
 	luaL_pushfail(L);
 	return 1;
+}
+
+/* --- utf8 --------------------------------------------------------------- */
+
+/* lutf8lib.c's u_posrelat(): a position in [0, len + 1] */
+static lua_Integer luak_utf8_pos(lua_Integer pos, size_t len)
+{
+	if (pos >= 0)
+		return pos;
+	if ((size_t)0 - pos > len)
+		return 0;
+	return (lua_Integer)len + pos + 1;
+}
+
+/*
+ * utf8.len() and utf8.codepoint() decode each byte of a span, in C and,
+ * for utf8.len(), without an API call; utf8.offset() walks up to four
+ * bytes for each character it moves over.  Charge that first, as the byte
+ * loops are charged (lua_runtime.c).
+ */
+static void luak_utf8_charge(lua_State *L, size_t len, lua_Integer i,
+			     lua_Integer j)
+{
+	i = luak_utf8_pos(i, len);
+	j = luak_utf8_pos(j, len);
+	if (j >= i)
+		luak_charge(L, (j - i + 1) / LUAK_BYTES_PER_INSN);
+}
+
+static int luak_utf8_len(lua_State *L)
+{
+	lua_CFunction orig = lua_tocfunction(L, lua_upvalueindex(1));
+	size_t len;
+
+	luaL_checklstring(L, 1, &len);
+	luak_utf8_charge(L, len, luaL_optinteger(L, 2, 1),
+			 luaL_optinteger(L, 3, -1));
+	return orig(L);
+}
+
+static int luak_utf8_codepoint(lua_State *L)
+{
+	lua_CFunction orig = lua_tocfunction(L, lua_upvalueindex(1));
+	lua_Integer i = luaL_optinteger(L, 2, 1);
+	size_t len;
+
+	luaL_checklstring(L, 1, &len);
+	luak_utf8_charge(L, len, i, luaL_optinteger(L, 3, i));
+	return orig(L);
+}
+
+static int luak_utf8_offset(lua_State *L)
+{
+	lua_CFunction orig = lua_tocfunction(L, lua_upvalueindex(1));
+	lua_Integer n = luaL_checkinteger(L, 2);
+	u64 walk = n < 0 ? 0 - (u64)n : (u64)n;
+	size_t len;
+
+	luaL_checklstring(L, 1, &len);
+	luak_charge(L, min_t(u64, len, walk * 4) / LUAK_BYTES_PER_INSN);
+	return orig(L);
 }
 
 /* --- math: integers only ----------------------------------------------- */
@@ -429,10 +491,15 @@ int luak_open_libs(lua_State *L, void *arg)
 	luak_wrap(L, "find", luak_str_find);
 	lua_pop(L, 1);
 
-	luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
 	luaL_requiref(L, LUA_UTF8LIBNAME, luaopen_utf8, 1);
+	luak_wrap(L, "len", luak_utf8_len);
+	luak_wrap(L, "codepoint", luak_utf8_codepoint);
+	luak_wrap(L, "offset", luak_utf8_offset);
+	lua_pop(L, 1);
+
+	luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
 	luaL_requiref(L, LUA_COLIBNAME, luaopen_coroutine, 1);
 	luaL_requiref(L, LUA_MATHLIBNAME, luak_open_math, 1);
-	lua_pop(L, 4);
+	lua_pop(L, 3);
 	return 0;
 }

@@ -24,9 +24,13 @@ static int mem_fault(struct lua_State *L, const char *what, unsigned long addr)
 				 "%s: bad address 0x%lx", what, addr);
 }
 
-/* Every function starts here: a fault needs the stack of a system call. */
+/*
+ * Every function starts here: a stopped call touches no user memory, and a
+ * fault needs the stack of a system call.
+ */
 static void __user *mem_addr(struct lua_State *L)
 {
+	lua_syscall_check_running(L, lua_syscall_ctx(L));
 	lua_syscall_check_stack(L);
 	return (void __user *)(unsigned long)luaL_checkinteger(L, 1);
 }
@@ -73,6 +77,8 @@ static int mem_read(struct lua_State *L)
 
 	luaL_argcheck(L, len >= 0 && len <= MAX_RW_COUNT, 2, "bad length");
 	dst = luaL_buffinitsize(L, &b, len);
+	/* the buffer's allocation may have ended the call */
+	lua_syscall_check_running(L, lua_syscall_ctx(L));
 	if (copy_from_user(dst, p, len))
 		return mem_fault(L, "mem.read", (unsigned long)p);
 	luaL_pushresultsize(&b, len);
@@ -86,6 +92,8 @@ static int mem_write(struct lua_State *L)
 	size_t len;
 	const char *src = luaL_checklstring(L, 2, &len);
 
+	/* converting a number to a string may have ended the call */
+	lua_syscall_check_running(L, lua_syscall_ctx(L));
 	if (copy_to_user(p, src, len))
 		return mem_fault(L, "mem.write", (unsigned long)p);
 	return 0;

@@ -21,10 +21,15 @@
  * And the exit work that a return to user space would do before the task's
  * next call:
  *
- * - -ERESTART* codes become -EINTR: restarting is for the outer call;
+ * - a call interrupted with a restart code restarts (restart_block
+ *   included) when nothing is delivered, as the arch signal code restarts
+ *   it; if a signal is pending, its handler runs only when the outer call
+ *   returns, and the call fails with -EINTR;
  * - pending task work runs (the last fput() of a dup2() over an fd or of
  *   close_range(), io_uring completions), so that nothing waits for the
- *   outer call to return;
+ *   outer call to return, and so does the work of TIF_NOTIFY_RESUME
+ *   (cgroup throttling, the request_key cache, rseq);
+ * - the next call gets a new random kernel stack offset;
  * - a temporary signal mask (ppoll, pselect6, epoll_pwait, rt_sigsuspend,
  *   io_uring_enter...) is restored, unless a signal is pending: then it
  *   stays, to be delivered with it on the outer return, as after a call
@@ -34,11 +39,16 @@
 #include <linux/errno.h>
 #include <linux/lua_syscall.h>
 #include <linux/ptrace.h>
+#include <linux/random.h>
+#include <linux/randomize_kstack.h>
+#include <linux/restart_block.h>
+#include <linux/resume_user_mode.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task_stack.h>
 #include <linux/seccomp.h>
 #include <linux/task_work.h>
 #include <linux/thread_info.h>
+#include <linux/unistd.h>
 #include <trace/events/syscalls.h>
 
 /* Tracers and handlers that would act on the outer call's registers. */
@@ -78,20 +88,62 @@ static bool nested_sigmask_settled(void)
 {
 	if (!test_restore_sigmask())
 		return true;
-	if (signal_pending(current))
+	if (task_sigpending(current))
 		return false;
 	restore_saved_sigmask();
 	return true;
 }
 
-static void nested_exit_work(void)
+/* What get_signal() does first: notifications, then task work. */
+static void nested_notify_work(void)
 {
-	/* As get_signal() does first. */
 	if (test_thread_flag(TIF_NOTIFY_SIGNAL))
 		clear_notify_signal();
 	if (task_work_pending(current))
 		task_work_run();
+}
+
+static void nested_exit_work(void)
+{
+	nested_notify_work();
+	/*
+	 * What a return to user space does for TIF_NOTIFY_RESUME: memory
+	 * and block cgroup throttling, the request_key cache, rseq.
+	 */
+	if (test_thread_flag(TIF_NOTIFY_RESUME))
+		resume_user_mode_work(current_pt_regs());
 	nested_sigmask_settled();
+	choose_random_kstack_offset(get_random_u16());
+}
+
+/* The codes that ask the arch signal code to restart a system call. */
+static bool nested_restart_code(long ret)
+{
+	switch (ret) {
+	case -ERESTARTSYS:
+	case -ERESTARTNOINTR:
+	case -ERESTARTNOHAND:
+	case -ERESTART_RESTARTBLOCK:
+		return true;
+	}
+	return false;
+}
+
+/*
+ * From user space, a call interrupted with a restart code is restarted when
+ * no signal is delivered: the interruption was a notification (io_uring's
+ * task work) or a wakeup that found nothing to do.  Do the same once the
+ * notification's work is done.  A signal still pending is delivered when
+ * the outer call returns, too late for a handler to restart the nested
+ * call: that one fails with -EINTR.
+ */
+static bool nested_should_restart(void)
+{
+	nested_notify_work();
+	if (task_sigpending(current))
+		return false;
+	cond_resched();
+	return true;
 }
 
 static long nested_dispatch(struct pt_regs *regs, unsigned int nr)
@@ -143,29 +195,57 @@ long lua_nested_syscall(struct pt_regs *regs, unsigned int nr,
 			const unsigned long *args,
 			struct seccomp_nested *verdict)
 {
+	bool restart_block = false;
 	long ret;
 
 	verdict->killed = false;
 	verdict->exit_signal = 0;
+	/* A task with a fatal signal pending makes no further system call. */
+	if (unlikely(fatal_signal_pending(current)))
+		return -EINTR;
+	/* A notification since the last call must not look like a signal. */
+	if (unlikely(test_thread_flag(TIF_NOTIFY_SIGNAL) ||
+		     task_work_pending(current)))
+		nested_notify_work();
 	if (unlikely(!nested_sigmask_settled()))
 		return -EINTR;
 	if (unlikely(nested_frame_wanted()))
 		return -EPERM;
 
-	arch_lua_syscall_regs(regs, nr, args);
-	/* secure_computing_nested() checks it too, but out of line */
-	if (unlikely(test_syscall_work(SECCOMP)) &&
-	    secure_computing_nested(nr, args, verdict)) {
-		if (verdict->killed)
-			return verdict->ret;
-		ret = verdict->ret;
-	} else {
+	/* Each call its own stack offset, as each call from user space. */
+	add_random_kstack_offset();
+	for (;;) {
+		arch_lua_syscall_regs(regs, nr, args);
+		/* secure_computing_nested() checks it too, but out of line */
+		if (unlikely(test_syscall_work(SECCOMP)) &&
+		    secure_computing_nested(nr, args, verdict)) {
+			if (verdict->killed)
+				return verdict->ret;
+			ret = verdict->ret;
+			break;
+		}
 		nested_trace_enter(regs, nr);
-		ret = nested_dispatch(regs, nr);
+		if (unlikely(restart_block))
+			ret = current->restart_block.fn(&current->restart_block);
+		else
+			ret = nested_dispatch(regs, nr);
+		if (likely(!nested_restart_code(ret)) ||
+		    !nested_should_restart())
+			break;
+		/* Restarted as from user space: seen to end, then again. */
+		nested_trace_exit(regs, ret);
+		if (ret == -ERESTART_RESTARTBLOCK) {
+			nr = __NR_restart_syscall;
+			restart_block = true;
+		}
 	}
 
-	if (unlikely(ret <= -ERESTARTSYS && ret >= -ERESTART_RESTARTBLOCK))
+	if (unlikely(nested_restart_code(ret))) {
+		/* The outer call must not find a restart armed for it. */
+		if (ret == -ERESTART_RESTARTBLOCK)
+			current->restart_block.fn = do_no_restart_syscall;
 		ret = -EINTR;
+	}
 	nested_trace_exit(regs, ret);
 	nested_exit_work();
 	return ret;

@@ -30,11 +30,14 @@
 #include <linux/kernel.h>
 #include <linux/lua_runtime.h>
 #include <linux/mm.h>
+#include <linux/once.h>
 #include <linux/percpu.h>
 #include <linux/random.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task_stack.h>
+#include <linux/siphash.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -263,6 +266,23 @@ int lua_runtime_abort(struct lua_State *L, int err)
 	return lua_error(L);
 }
 
+/**
+ * lua_runtime_aborted() - is the running call of a state stopped?
+ * @rt: the state
+ *
+ * Once a call is aborted (lua_runtime_abort(), the instruction budget, a
+ * fatal signal), Lua may still run code while it unwinds: __close handlers,
+ * and C functions that a script's pcall() calls after catching the error.
+ * A C function with an effect outside the state checks this first, and
+ * calls lua_runtime_abort() instead of acting.
+ *
+ * Return: true if the state's current call is being aborted.
+ */
+bool lua_runtime_aborted(const struct lua_runtime *rt)
+{
+	return rt->abort;
+}
+
 /* Charge work done in C by a library function. */
 void luak_charge(struct lua_State *L, u64 insns)
 {
@@ -373,6 +393,139 @@ int luak_strlib_check(void)
 		return 1;
 	cond_resched();
 	return 0;
+}
+
+/* --- byte loops ---------------------------------------------------------- */
+
+/*
+ * Comparing two long strings, or searching one with string.find(), is one
+ * VM instruction or library call however many bytes it touches.  The C
+ * library functions those loops use are ours (shim/string.h): they charge
+ * the bytes to the call in progress (LUAK_BYTES_PER_INSN to an instruction)
+ * and they check it, with a reschedule, at least every LUAK_BYTES_BATCH
+ * bytes, also inside one long comparison.  They have no state at hand:
+ * the bytes add up per CPU and go to the current task's call when a batch
+ * is full, as the pattern matcher's ticks do.  The results stay exact (the
+ * interned strings depend on them); a loop that would do too much work for
+ * one call is stopped by the function that runs it (luak_str_find()).
+ */
+#define LUAK_BYTES_BATCH	SZ_16K
+/* compared in steps of this, so that an early difference is charged little */
+#define LUAK_CMP_STEP		256
+
+static DEFINE_PER_CPU(unsigned long, luak_bytes);
+
+static void luak_bytes_flush(void)
+{
+	unsigned long bytes = this_cpu_xchg(luak_bytes, 0);
+	struct lua_runtime *rt = luak_current_call();
+
+	/* No Lua API here: an abort is raised by the next API call. */
+	if (!rt)
+		cond_resched();
+	else if (luak_check(rt, bytes / LUAK_BYTES_PER_INSN))
+		rt->ticks.left = 0;
+}
+
+static inline void luak_charge_bytes(size_t n)
+{
+	if (unlikely(this_cpu_add_return(luak_bytes, n) >= LUAK_BYTES_BATCH))
+		luak_bytes_flush();
+}
+
+int luak_memcmp(const void *a, const void *b, size_t n)
+{
+	size_t off, step;
+	int r = 0;
+
+	for (off = 0; off < n; off += step) {
+		step = min_t(size_t, n - off, LUAK_CMP_STEP);
+		luak_charge_bytes(step);
+		r = memcmp(a + off, b + off, step);
+		if (r)
+			break;
+	}
+	return r;
+}
+
+void *luak_memchr(const void *s, int c, size_t n)
+{
+	size_t off, step;
+	void *found;
+
+	for (off = 0; off < n; off += step) {
+		step = min_t(size_t, n - off, LUAK_BYTES_BATCH);
+		found = memchr(s + off, c, step);
+		if (found) {
+			luak_charge_bytes(found - (s + off) + 1);
+			return found;
+		}
+		luak_charge_bytes(step);
+	}
+	return NULL;
+}
+
+char *luak_strpbrk(const char *s, const char *accept)
+{
+	char *found = strpbrk(s, accept);
+
+	luak_charge_bytes(found ? found - s + 1 : strlen(s) + 1);
+	return found;
+}
+
+/* Both are NUL-terminated segments of Lua strings (lvm.c's l_strcmp()). */
+int luak_strcoll(const char *a, const char *b)
+{
+	size_t n = 0;
+
+	while (a[n] == b[n] && a[n]) {
+		n++;
+		if (!(n % LUAK_CMP_STEP))
+			luak_charge_bytes(LUAK_CMP_STEP);
+	}
+	luak_charge_bytes(n % LUAK_CMP_STEP + 1);
+	return (unsigned char)a[n] - (unsigned char)b[n];
+}
+
+/* --- addresses ------------------------------------------------------------ */
+
+/*
+ * Keys of the hash of pointer keys and of the identities that tostring()
+ * and %p print: random, for the life of the kernel.  Pointer hashes have no
+ * state at hand (ltable.c hashes a key with only the table), so the key is
+ * not per state; as the outputs of a keyed PRF, neither carries address
+ * bits, only equality, which a script can test anyway.
+ */
+static hsiphash_key_t luak_hash_key __read_mostly;
+static siphash_key_t luak_id_key __read_mostly;
+
+static void luak_addr_keys_init(void)
+{
+	get_random_once(&luak_hash_key, sizeof(luak_hash_key));
+	get_random_once(&luak_id_key, sizeof(luak_id_key));
+}
+
+/* point2uint() of the core: the hash of a pointer key. */
+unsigned int luak_point2uint(const void *p)
+{
+	unsigned long v = (unsigned long)p;
+
+	return hsiphash_2u32(lower_32_bits(v), upper_32_bits(v),
+			     &luak_hash_key);
+}
+
+/* What tostring() and %p show for a table, function, thread or userdata. */
+unsigned long long luak_pointer_id(const void *p)
+{
+	return siphash_1u64((unsigned long)p, &luak_id_key);
+}
+
+/* lua_topointer() for string.format("%p"), which prints the result. */
+const void *luak_topointer(lua_State *L, int idx)
+{
+	const void *p = lua_topointer(L, idx);
+
+	return p ? (const void *)(unsigned long)luak_pointer_id(p) : NULL;
 }
 
 /* --- misc hooks ---------------------------------------------------------- */
@@ -607,6 +760,7 @@ struct lua_runtime *lua_runtime_create(const struct lua_runtime_limits *limits)
 	int err;
 
 	might_sleep();
+	luak_addr_keys_init();
 	rt = kzalloc(sizeof(*rt), GFP_KERNEL_ACCOUNT);
 	if (!rt)
 		return ERR_PTR(-ENOMEM);

@@ -76,12 +76,19 @@ void luak_charge(lua_State *L, u64 insns);
 #define LUAK_GC_BYTES_PER_INSN	16
 
 /*
+ * Byte loops in C (comparing, searching, decoding strings) are charged as
+ * one instruction per this many bytes they touch.
+ */
+#define LUAK_BYTES_PER_INSN	16
+
+/*
  * ldo.h's, which only builds with LUA_CORE: unwind to the innermost
  * protected call like lua_error(), but without running a message handler.
  */
 void __noreturn luaD_throw(lua_State *L, int errcode);
 
-/* lstrlib.c's luaL_checknumber and lua_pushnumber, see the Makefile */
+/* lstrlib.c's lua_topointer, luaL_checknumber and lua_pushnumber (Makefile) */
+const void *luak_topointer(lua_State *L, int idx);
 LUA_NUMBER luak_checkfloat(lua_State *L, int arg);
 void luak_pushfloat(lua_State *L, LUA_NUMBER n);
 

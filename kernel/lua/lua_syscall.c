@@ -8,8 +8,9 @@
  * arguments in the caller's context; through the sys library the script
  * makes system calls as the caller, so many calls cost one kernel crossing.
  *
- * A state runs one call at a time; other callers wait, killably.  The fd may
- * be shared by threads and across fork like any file.
+ * A state runs one call at a time; other callers wait, interruptibly, and
+ * restart after a signal's handler.  The fd may be shared by threads and
+ * across fork like any file.
  */
 #include <linux/anon_inodes.h>
 #include <linux/array_size.h>
@@ -39,11 +40,11 @@
 #define LUASTATE_ENTRY_INDEX	1
 
 /*
- * kernel.lua_syscall.unprivileged_register, on the model of
- * kernel.unprivileged_bpf_disabled: an interpreter of user programs in the
- * kernel is a programmable gadget (Spectre v1 and the like), so it is
- * closed to unprivileged users unless the administrator opens it, and can
- * be closed for good, until reboot.
+ * kernel.lua_syscall.unprivileged_register: an interpreter of user programs
+ * in the kernel is a programmable gadget (Spectre v1 and the like), so it
+ * is closed to unprivileged users unless the administrator opens it, and
+ * can be closed for good, until reboot.  (kernel.unprivileged_bpf_disabled
+ * has the same three states, but counts them the other way round.)
  */
 enum {
 	LUA_UNPRIV_DENIED,	/* registration needs CAP_SYS_ADMIN */
@@ -76,6 +77,7 @@ static void luastate_free(struct luastate *ls)
 {
 	if (!IS_ERR_OR_NULL(ls->rt))
 		lua_runtime_destroy(ls->rt);
+	mutex_destroy(&ls->run_lock);
 	kfree(ls);
 }
 
@@ -105,12 +107,11 @@ static ssize_t luastate_read(struct file *file, char __user *buf, size_t count,
 {
 	struct luastate *ls = file->private_data;
 	char msg[LUA_RUNTIME_ERRLEN];
-	size_t len;
 
 	spin_lock(&ls->info_lock);
-	len = strscpy(msg, ls->last_error, sizeof(msg));
+	strscpy(msg, ls->last_error, sizeof(msg));
 	spin_unlock(&ls->info_lock);
-	return simple_read_from_buffer(buf, count, ppos, msg, len);
+	return simple_read_from_buffer(buf, count, ppos, msg, strlen(msg));
 }
 
 #ifdef CONFIG_PROC_FS
@@ -188,6 +189,13 @@ int lua_syscall_abort(struct lua_State *L, struct lua_syscall_ctx *ctx,
 		va_end(ap);
 	}
 	return lua_runtime_abort(L, err);
+}
+
+/* See lua_syscall_check_running(); does not return. */
+int lua_syscall_stop(struct lua_State *L, struct lua_syscall_ctx *ctx)
+{
+	/* The first reason stays: a fatal signal during an abort is no news. */
+	return lua_runtime_abort(L, -EINTR);
 }
 
 int lua_syscall_stack_error(struct lua_State *L)
@@ -291,6 +299,7 @@ static int do_register(const char __user *uscript, size_t len,
 		err = PTR_ERR(ls->rt);
 		goto out_state;
 	}
+	ls->ctx.rt = ls->rt;
 
 	err = luastate_load(ls, script, len);
 	*exit_signal = ls->ctx.exit_signal;
@@ -424,8 +433,14 @@ static long do_lua_syscall(int fd, const u64 __user *uargs, unsigned int nargs,
 		return -EINVAL;
 	ls = file->private_data;
 
-	if (mutex_lock_killable(&ls->run_lock))
-		return -EINTR;
+	/*
+	 * Waiting for another caller's script is not work done: a signal
+	 * interrupts the wait and the call restarts after its handler, so
+	 * that a waiter neither counts as uninterruptible nor holds up the
+	 * freezer or a stop.
+	 */
+	if (mutex_lock_interruptible(&ls->run_lock))
+		return -ERESTARTNOINTR;
 	/* Into the state, not the stack: no buffer to clear on each call. */
 	if (nargs && copy_from_user(ls->args, uargs, nargs * sizeof(u64))) {
 		mutex_unlock(&ls->run_lock);
@@ -453,7 +468,7 @@ SYSCALL_DEFINE4(lua_syscall, int, fd, const u64 __user *, args,
 static int lua_unprivileged_handler(const struct ctl_table *table, int write,
 				    void *buffer, size_t *lenp, loff_t *ppos)
 {
-	unsigned int *data = table->data, val = READ_ONCE(*data);
+	unsigned int *data = table->data, val = READ_ONCE(*data), old;
 	struct ctl_table tmp = *table;
 	int ret;
 
@@ -463,9 +478,12 @@ static int lua_unprivileged_handler(const struct ctl_table *table, int write,
 	ret = proc_douintvec_minmax(&tmp, write, buffer, lenp, ppos);
 	if (!write || ret)
 		return ret;
-	if (READ_ONCE(*data) == LUA_UNPRIV_LOCKED && val != LUA_UNPRIV_LOCKED)
-		return -EPERM;
-	WRITE_ONCE(*data, val);
+	/* Against a concurrent write that locks it. */
+	old = READ_ONCE(*data);
+	do {
+		if (old == LUA_UNPRIV_LOCKED && val != LUA_UNPRIV_LOCKED)
+			return -EPERM;
+	} while (!try_cmpxchg(data, &old, val));
 	return 0;
 }
 
@@ -495,7 +513,12 @@ static struct ctl_table lua_syscall_sysctls[] = {
 		.mode		= 0644,
 		.proc_handler	= proc_doulongvec_minmax,
 		.extra1		= &(unsigned long){ 1000 },
-		.extra2		= &(unsigned long){ 10000000000UL },
+		/*
+		 * About a second of a CPU: a call is checked, and may be
+		 * rescheduled, every few hundred instructions, but a longer
+		 * computation belongs in user space.
+		 */
+		.extra2		= &(unsigned long){ 1000000000UL },
 	},
 	{
 		.procname	= "max_script_len",

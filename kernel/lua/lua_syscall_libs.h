@@ -8,6 +8,7 @@
 
 #include <linux/lua_runtime.h>
 #include <linux/ptrace.h>
+#include <linux/sched/signal.h>
 #include <linux/thread_info.h>
 #include <linux/types.h>
 
@@ -25,6 +26,7 @@
 
 /**
  * struct lua_syscall_ctx - state of the running call, shared with the libs
+ * @rt: the runtime of the state
  * @abort_errno: when set, the whole call fails with this errno, even if the
  *	script caught the error it raised (a fault in mem.*, a seccomp kill)
  * @abort_msg: the message that goes with @abort_errno
@@ -36,6 +38,7 @@
  *	task's own, made at the first nested call of each lua_syscall()
  */
 struct lua_syscall_ctx {
+	struct lua_runtime *rt;
 	int abort_errno;
 	char abort_msg[LUA_SYSCALL_ABORT_MSGLEN];
 	int exit_signal;
@@ -66,6 +69,23 @@ static inline void lua_syscall_check_stack(struct lua_State *L)
 {
 	if (unlikely(lua_runtime_stack_left() < LUA_SYSCALL_STACK_NEEDED))
 		lua_syscall_stack_error(L);
+}
+
+int lua_syscall_stop(struct lua_State *L, struct lua_syscall_ctx *ctx);
+
+/*
+ * Before a nested system call or a user memory access: a stopped call (the
+ * budget, a fatal signal, a seccomp kill, a mem fault) makes neither, not
+ * even from a __close handler that runs while it unwinds or through a
+ * function a script cached before the stop.  A task with a fatal signal
+ * pending makes no further system call either.
+ */
+static inline void lua_syscall_check_running(struct lua_State *L,
+					     struct lua_syscall_ctx *ctx)
+{
+	if (unlikely(lua_runtime_aborted(ctx->rt) ||
+		     fatal_signal_pending(current)))
+		lua_syscall_stop(L, ctx);
 }
 
 int lua_syscall_open_sys(struct lua_State *L);

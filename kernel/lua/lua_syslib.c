@@ -37,33 +37,12 @@ static const struct lua_syscall_name sys_names[] = {
 #undef LUA_SYSCALL_NAME
 };
 
-static long sys_dispatch(struct lua_State *L, struct lua_syscall_ctx *ctx,
-			 unsigned int nr, const unsigned long *args)
-{
-	struct seccomp_nested verdict;
-	long ret;
-
-	if (ctx->abort_errno)
-		return -EPERM;
-	lua_syscall_check_stack(L);
-	if (!ctx->frame_ready) {
-		lua_nested_syscall_frame(&ctx->frame);
-		ctx->frame_ready = true;
-	}
-	ret = lua_nested_syscall(&ctx->frame, nr, args, &verdict);
-	if (unlikely(verdict.killed)) {
-		ctx->exit_signal = verdict.exit_signal;
-		lua_syscall_abort(L, ctx, -EINTR,
-				  "killed by seccomp (system call %u)", nr);
-	}
-	return ret;
-}
-
 static int sys_do(struct lua_State *L, unsigned int nr, int first)
 {
 	struct lua_syscall_ctx *ctx = lua_syscall_ctx(L);
 	unsigned long args[LUA_SYSCALL_NR_ARGS] = {};
 	int n = lua_gettop(L) - first + 1;
+	struct seccomp_nested verdict;
 	long ret;
 	int i;
 
@@ -73,9 +52,22 @@ static int sys_do(struct lua_State *L, unsigned int nr, int first)
 	/* Missing arguments stay 0. */
 	for (i = 0; i < n; i++)
 		args[i] = (unsigned long)luaL_checkinteger(L, first + i);
-	ret = sys_dispatch(L, ctx, nr, args);
+
+	lua_syscall_check_running(L, ctx);
+	lua_syscall_check_stack(L);
+	if (!ctx->frame_ready) {
+		lua_nested_syscall_frame(&ctx->frame);
+		ctx->frame_ready = true;
+	}
+	ret = lua_nested_syscall(&ctx->frame, nr, args, &verdict);
+	/* Counted and traced like any other call, a killed one included. */
 	ctx->nested++;
 	trace_lua_syscall_nested(nr, args, ret);
+	if (unlikely(verdict.killed)) {
+		ctx->exit_signal = verdict.exit_signal;
+		lua_syscall_abort(L, ctx, -EINTR,
+				  "killed by seccomp (system call %u)", nr);
+	}
 	lua_pushinteger(L, ret);
 	return 1;
 }

@@ -117,7 +117,17 @@ LUA_NUMBER luak_float_arith(struct lua_State *L, int op);
 #define LUA_KCONTEXT		ptrdiff_t
 
 #define l_sprintf(s, sz, f, i)	snprintf(s, sz, f, i)
-#define lua_pointer2str(buff, sz, p)	l_sprintf(buff, sz, "%p", p)
+/*
+ * Lua hashes pointer keys (tables, closures, light C functions...) by their
+ * address, next() visits a table in hash order, and tostring() and %p
+ * print addresses: through these, a script could read kernel text and heap
+ * addresses.  Both go through keyed functions of the runtime instead.
+ */
+unsigned int luak_point2uint(const void *p);
+unsigned long long luak_pointer_id(const void *p);
+#define point2uint(p)		luak_point2uint((const void *)(p))
+#define lua_pointer2str(buff, sz, p) \
+	l_sprintf(buff, sz, "0x%016llx", luak_pointer_id(p))
 
 #define luai_likely(x)		(__builtin_expect(((x) != 0), 1))
 #define luai_unlikely(x)	(__builtin_expect(((x) != 0), 0))

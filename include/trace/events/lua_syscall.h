@@ -9,8 +9,9 @@
 #include <linux/tracepoint.h>
 
 /*
- * A system call made by a lua_syscall script: the raw_syscalls events see
- * only the outer lua_syscall().
+ * A system call made by a lua_syscall script.  The raw_syscalls and
+ * syscalls events see it too, as a call of the task; this one is emitted
+ * after it returns, with its result.
  */
 TRACE_EVENT(lua_syscall_nested,
 	    TP_PROTO(unsigned int nr, const unsigned long *args, long ret),
