@@ -38,6 +38,17 @@ void arch_lua_syscall_regs(struct pt_regs *regs, unsigned int nr,
 			   const unsigned long *args);
 
 /**
+ * arch_lua_syscall_args - the arguments a system call's handler would read
+ * @regs: a user register frame at a system call, possibly changed by a
+ *	ptrace tracer at its entry stop
+ * @args: filled with the six arguments
+ *
+ * The inverse of arch_lua_syscall_regs(), from the registers the handler
+ * reads (on arm64 x0, not orig_x0, which a tracer cannot change).
+ */
+void arch_lua_syscall_args(const struct pt_regs *regs, unsigned long *args);
+
+/**
  * arch_lua_syscall - run a system call's handler for the current task
  * @regs: its register frame, from arch_lua_syscall_regs()
  * @nr: the system call number

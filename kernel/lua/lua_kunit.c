@@ -724,6 +724,9 @@ static void lua_test_speed(struct kunit *test)
  * __close metamethods run under the budget.  Closing a state runs no
  * script code that could keep it from closing.
  */
+static const char lk_identities_lua[] =
+	"local t = {} return t, tostring(t), string.format('%p', t)";
+
 /*
  * tostring() and %p print an identity of an object, never its address, and
  * the same identity for the same object.
@@ -742,8 +745,7 @@ static void lua_test_pointer_identity(struct kunit *test)
 		  "check('form', tostring(t):find('^table: 0x%x+$') ~= nil)\n"
 		  "check('fmt', string.format('%p', t) == string.format('%p', t))");
 
-	KUNIT_ASSERT_EQ(test, 0, lk_do(rt,
-		"local t = {} return t, tostring(t), string.format('%p', t)", 3));
+	KUNIT_ASSERT_EQ(test, 0, lk_do(rt, lk_identities_lua, 3));
 	p = lua_topointer(L, -3);
 	strscpy(text, lua_tostring(L, -2), sizeof(text));
 	strscpy(fmt, lua_tostring(L, -1), sizeof(fmt));

@@ -8,15 +8,17 @@
  * cannot be (Documentation/userspace-api/lua_syscall.rst lists them).  The
  * entry work, in the order syscall_trace_enter() does it:
  *
- * - syscall user dispatch and ptrace syscall stops (PTRACE_SYSCALL,
- *   PTRACE_SYSEMU) hand the task's user registers to a handler or tracer;
- *   they belong to the outer call, so nested calls fail with -EPERM while
- *   either is on;
+ * - syscall user dispatch would hand the task's user registers, which
+ *   belong to the outer call, to a handler: nested calls fail with -EPERM
+ *   while it is on;
+ * - ptrace syscall stops (PTRACE_SYSCALL, PTRACE_SYSEMU) stop at a nested
+ *   call's entry and exit, with its number, arguments and result in the
+ *   user register frame for the tracer to read and change, and the outer
+ *   call's frame put back afterwards;
  * - seccomp judges the call with every action: secure_computing_nested();
  * - the raw_syscalls and syscalls tracepoints see it, with a register
  *   frame of its own;
- * - audit keeps one record per system call of the task, the outer one's:
- *   while audit is on and any rule is loaded, nested calls fail with -EPERM.
+ * - audit gives it a record of its own, the outer call's set aside.
  *
  * And the exit work that a return to user space would do before the task's
  * next call:
@@ -49,17 +51,31 @@
 #include <linux/task_work.h>
 #include <linux/thread_info.h>
 #include <linux/unistd.h>
+#include <asm/syscall.h>
 #include <trace/events/syscalls.h>
 
-/* Tracers and handlers that would act on the outer call's registers. */
+/* A handler that would act on the outer call's registers. */
 static bool nested_frame_wanted(void)
 {
 #ifdef CONFIG_GENERIC_ENTRY
-	if (test_syscall_work(SYSCALL_USER_DISPATCH))
-		return true;
+	return test_syscall_work(SYSCALL_USER_DISPATCH);
+#else
+	return false;
 #endif
+}
+
+/* A ptrace tracer stops the task at its system calls. */
+static bool nested_syscall_stops(void)
+{
 	return test_syscall_work(SYSCALL_TRACE) ||
 	       test_syscall_work(SYSCALL_EMU);
+}
+
+/* A ptrace tracer may stop the task at its system calls, or for seccomp. */
+static bool nested_ptraced(void)
+{
+	return nested_syscall_stops() ||
+	       ptrace_event_enabled(current, PTRACE_EVENT_SECCOMP);
 }
 
 static void nested_trace_enter(struct pt_regs *regs, unsigned int nr)
@@ -148,17 +164,148 @@ static bool nested_should_restart(void)
 
 static long nested_dispatch(struct pt_regs *regs, unsigned int nr)
 {
-	/*
-	 * Audit would file the nested call's names in the outer call's
-	 * record: an audited call is one made with audit on and a rule
-	 * loaded (the context is not a dummy one).
-	 */
-	if (audit_enabled && !audit_dummy_context())
-		return -EPERM;
 	if (arch_lua_syscall_denied(nr))
 		return -EPERM;
 	/* -ENOSYS for a number past the table */
 	return arch_lua_syscall(regs, nr);
+}
+
+/* Audit is on and a rule is loaded: each call gets a record. */
+static bool nested_audited(void)
+{
+	return audit_enabled && !audit_dummy_context();
+}
+
+/*
+ * With a record of its own, as a direct call would have, and the outer
+ * call's record set aside meanwhile, so that the names the nested call
+ * looks up do not land in it.
+ */
+static long nested_audited_dispatch(struct pt_regs *regs, unsigned int nr,
+				    const unsigned long *args,
+				    bool restart_block)
+{
+	struct audit_context *outer;
+	long ret;
+
+	outer = audit_nested_syscall_entry(nr, args[0], args[1], args[2],
+					   args[3]);
+	if (IS_ERR(outer))
+		return PTR_ERR(outer);
+	if (restart_block)
+		ret = current->restart_block.fn(&current->restart_block);
+	else
+		ret = nested_dispatch(regs, nr);
+	audit_nested_syscall_exit(outer, ret);
+	return ret;
+}
+
+/*
+ * The call itself, from seccomp to the exit tracepoint, restarts included.
+ * After a seccomp kill, only verdict->ret is meaningful.
+ */
+static long nested_call(struct pt_regs *regs, unsigned int nr,
+			const unsigned long *args,
+			struct seccomp_nested *verdict)
+{
+	unsigned long targs[LUA_SYSCALL_NR_ARGS];
+	bool restart_block = false;
+	long ret;
+
+	for (;;) {
+		arch_lua_syscall_regs(regs, nr, args);
+		if (verdict->in_user_regs)
+			arch_lua_syscall_regs(current_pt_regs(), nr, args);
+		/* secure_computing_nested() checks it too, but out of line */
+		if (unlikely(test_syscall_work(SECCOMP)) &&
+		    secure_computing_nested(nr, args, verdict)) {
+			if (verdict->killed)
+				return verdict->ret;
+			ret = verdict->ret;
+			break;
+		}
+		/* A seccomp tracer may have changed the call. */
+		if (unlikely(verdict->in_user_regs)) {
+			nr = syscall_get_nr(current, current_pt_regs());
+			arch_lua_syscall_args(current_pt_regs(), targs);
+			args = targs;
+			arch_lua_syscall_regs(regs, nr, args);
+		}
+		nested_trace_enter(regs, nr);
+		if (unlikely(nested_audited())) {
+			ret = nested_audited_dispatch(regs, nr, args,
+						      restart_block);
+		} else if (unlikely(restart_block)) {
+			ret = current->restart_block.fn(&current->restart_block);
+		} else {
+			ret = nested_dispatch(regs, nr);
+		}
+		if (likely(!nested_restart_code(ret)) ||
+		    !nested_should_restart())
+			break;
+		/* Restarted as from user space: seen to end, then again. */
+		nested_trace_exit(regs, ret);
+		if (ret == -ERESTART_RESTARTBLOCK) {
+			nr = __NR_restart_syscall;
+			restart_block = true;
+		}
+	}
+
+	if (unlikely(nested_restart_code(ret))) {
+		/* The outer call must not find a restart armed for it. */
+		if (ret == -ERESTART_RESTARTBLOCK)
+			current->restart_block.fn = do_no_restart_syscall;
+		ret = -EINTR;
+	}
+	nested_trace_exit(regs, ret);
+	return ret;
+}
+
+/*
+ * Under a ptrace tracer that stops the task at system calls (PTRACE_SYSCALL,
+ * PTRACE_SYSEMU), a nested call stops at its entry and exit as a direct one
+ * does, and one that seccomp's RET_TRACE hands to a tracer stops there.
+ * The tracer reads and writes the task's user register frame, which
+ * belongs to the outer call: for the two stops it holds the nested call's
+ * number, arguments and result instead, the tracer's changes to those are
+ * taken (a number of -1 skips the call, as for a direct one), and the outer
+ * frame is put back afterwards, dropping any other change to it.
+ */
+static long nested_traced_call(struct pt_regs *regs, unsigned int nr,
+			       const unsigned long *args,
+			       struct seccomp_nested *verdict)
+{
+	struct pt_regs *user = current_pt_regs();
+	unsigned long targs[LUA_SYSCALL_NR_ARGS];
+	struct pt_regs outer = *user;
+	long ret;
+	int tnr;
+
+	arch_lua_syscall_regs(user, nr, args);
+	verdict->in_user_regs = true;
+	if (nested_syscall_stops() &&
+	    (ptrace_report_syscall_entry(user) ||
+	     test_syscall_work(SYSCALL_EMU))) {
+		/* killed meanwhile, or emulated by the tracer */
+		ret = syscall_get_return_value(current, user);
+	} else {
+		tnr = syscall_get_nr(current, user);
+		arch_lua_syscall_args(user, targs);
+		if (tnr < 0)
+			ret = syscall_get_return_value(current, user);
+		else
+			ret = nested_call(regs, tnr, targs, verdict);
+		if (unlikely(verdict->killed))
+			goto out;
+	}
+	if (test_syscall_work(SYSCALL_TRACE)) {
+		regs_set_return_value(user, ret);
+		ptrace_report_syscall_exit(user, 0);
+		ret = syscall_get_return_value(current, user);
+	}
+out:
+	*user = outer;
+	return ret;
 }
 
 /**
@@ -195,11 +342,11 @@ long lua_nested_syscall(struct pt_regs *regs, unsigned int nr,
 			const unsigned long *args,
 			struct seccomp_nested *verdict)
 {
-	bool restart_block = false;
 	long ret;
 
 	verdict->killed = false;
 	verdict->exit_signal = 0;
+	verdict->in_user_regs = false;
 	/* A task with a fatal signal pending makes no further system call. */
 	if (unlikely(fatal_signal_pending(current)))
 		return -EINTR;
@@ -214,39 +361,12 @@ long lua_nested_syscall(struct pt_regs *regs, unsigned int nr,
 
 	/* Each call its own stack offset, as each call from user space. */
 	add_random_kstack_offset();
-	for (;;) {
-		arch_lua_syscall_regs(regs, nr, args);
-		/* secure_computing_nested() checks it too, but out of line */
-		if (unlikely(test_syscall_work(SECCOMP)) &&
-		    secure_computing_nested(nr, args, verdict)) {
-			if (verdict->killed)
-				return verdict->ret;
-			ret = verdict->ret;
-			break;
-		}
-		nested_trace_enter(regs, nr);
-		if (unlikely(restart_block))
-			ret = current->restart_block.fn(&current->restart_block);
-		else
-			ret = nested_dispatch(regs, nr);
-		if (likely(!nested_restart_code(ret)) ||
-		    !nested_should_restart())
-			break;
-		/* Restarted as from user space: seen to end, then again. */
-		nested_trace_exit(regs, ret);
-		if (ret == -ERESTART_RESTARTBLOCK) {
-			nr = __NR_restart_syscall;
-			restart_block = true;
-		}
-	}
-
-	if (unlikely(nested_restart_code(ret))) {
-		/* The outer call must not find a restart armed for it. */
-		if (ret == -ERESTART_RESTARTBLOCK)
-			current->restart_block.fn = do_no_restart_syscall;
-		ret = -EINTR;
-	}
-	nested_trace_exit(regs, ret);
+	if (unlikely(nested_ptraced()))
+		ret = nested_traced_call(regs, nr, args, verdict);
+	else
+		ret = nested_call(regs, nr, args, verdict);
+	if (unlikely(verdict->killed))
+		return ret;
 	nested_exit_work();
 	return ret;
 }

@@ -148,6 +148,7 @@ struct results {
 	volatile int sigsys_nr;
 	volatile int sigsys_in_lua;	/* it came on return from one of our calls */
 	volatile int in_lua;		/* in register_lua_syscall() or lua_syscall() */
+	char slow[160];			/* a call slower than its budget allows */
 };
 
 /* Shared with the supervisor: which program the worker is in, and since when. */
@@ -424,6 +425,47 @@ static void set_sysctl(const char *name, unsigned long v, unsigned long *cur)
 
 static int nth_fd = -1;
 
+/*
+ * The time oracle: CPU time per instruction of budget, measured on a spin
+ * loop when the worker starts.  A call that made no nested system call did
+ * only interpreter and library work, which the budget must bound: more than
+ * SLOW_FACTOR times the spin loop's time for its budget, plus SLOW_SLACK_NS,
+ * is a finding (library work the budget does not charge).
+ */
+#define SLOW_FACTOR		20
+#define SLOW_SLACK_NS		500000000ULL
+#define SPIN_BUDGET		200000UL
+static double spin_ns_per_insn;
+static unsigned long budget_now;
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* lua-nested-syscalls of a state, or -1 */
+static long long nested_count(int fd)
+{
+	char path[64], buf[4096], *p;
+	ssize_t n;
+	int ifd;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	ifd = open(path, O_RDONLY);
+	if (ifd < 0)
+		return -1;
+	n = read(ifd, buf, sizeof(buf) - 1);
+	close(ifd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	p = strstr(buf, "lua-nested-syscalls:");
+	return p ? strtoll(p + 20, NULL, 10) : -1;
+}
+
 /* Fail the nth fault-injection point of this thread's next system call. */
 static void arm_nth(int nth)
 {
@@ -558,7 +600,9 @@ static void do_calls(const struct program *pr, const struct params *pa,
 		     unsigned long script, struct results *res)
 {
 	uint64_t args[LUA_SYSCALL_MAX_ARGS];
+	long long nested;
 	long reg, r, nargs;
+	uint64_t cpu;
 	int i, f;
 	void *argp;
 
@@ -590,11 +634,21 @@ static void do_calls(const struct program *pr, const struct params *pa,
 			argp = (void *)(FUZZ_HOLE - 8);
 		if (pa->alarm_ms)
 			set_alarm(pa->alarm_ms);
+		nested = nested_count(reg);
 		arm_nth(pa->nth_call);
 		res->in_lua = 1;
+		cpu = thread_cpu_ns();
 		r = ret_of(syscall(__NR_lua_syscall, (int)reg, argp, nargs, pa->call_flags));
+		cpu = thread_cpu_ns() - cpu;
 		res->in_lua = 0;
 		f = disarm_nth(pa->nth_call);
+		if (!res->slow[0] && spin_ns_per_insn > 0 && budget_now && nested >= 0 &&
+		    nested_count(reg) == nested &&
+		    cpu > SLOW_FACTOR * spin_ns_per_insn * budget_now + SLOW_SLACK_NS)
+			snprintf(res->slow, sizeof(res->slow),
+				 "call %d: %llu ms of CPU without a nested call, budget %lu "
+				 "(spin loop: %.0f ms)", i, (unsigned long long)(cpu / 1000000),
+				 budget_now, spin_ns_per_insn * budget_now / 1e6);
 		if (f >= 0)
 			res->fired = res->fired > 0 ? res->fired : f;
 		set_alarm(0);
@@ -794,6 +848,7 @@ static void run_program(const struct program *pr, unsigned long *mem_cur,
 	reset_fds();
 	set_sysctl("mem_limit", pa.mem_limit, mem_cur);
 	set_sysctl("insn_limit", pa.insn_limit, insn_cur);
+	budget_now = *insn_cur;
 	script = place_script(pr);
 	if (pa.reg_ptr == 1)
 		script = 0;
@@ -806,6 +861,7 @@ static void run_program(const struct program *pr, unsigned long *mem_cur,
 	} else {
 		memset(&local, 0, sizeof(local));
 		local.fired = -1;
+		local.slow[0] = '\0';
 		do_calls(pr, &pa, script, &local);
 	}
 	/* A seccomp kill inside the registration: no fd, no errno. */
@@ -827,7 +883,27 @@ static void run_program(const struct program *pr, unsigned long *mem_cur,
 	emit("%s\n", line);
 	if (finding)
 		emit("C %ld %s\n", pr->id, what);
+	if (res->slow[0])
+		emit("T %ld %s\n", pr->id, res->slow);
 	scan_kmsg(pr->id);
+}
+
+/* The spin loop's CPU time per instruction of budget, for the time oracle. */
+static void calibrate_spin(unsigned long *insn_cur)
+{
+	static const char spin[] = "return function() while true do end end";
+	uint64_t cpu;
+	long fd;
+
+	set_sysctl("insn_limit", SPIN_BUDGET, insn_cur);
+	fd = syscall(__NR_register_lua_syscall, spin, sizeof(spin) - 1, 0);
+	if (fd < 0)
+		return;
+	cpu = thread_cpu_ns();
+	syscall(__NR_lua_syscall, (int)fd, NULL, 0, 0);
+	cpu = thread_cpu_ns() - cpu;
+	close(fd);
+	spin_ns_per_insn = (double)cpu / SPIN_BUDGET;
 }
 
 static void worker(long first)
@@ -842,6 +918,7 @@ static void worker(long first)
 	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGUSR2, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	calibrate_spin(&insn_cur);
 	/* On stdin's number, below the reach of reset_fds()'s close_range(). */
 	nth_fd = open("/proc/thread-self/fail-nth", O_RDWR);
 	if (nth_fd > 0) {

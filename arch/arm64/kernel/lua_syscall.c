@@ -9,8 +9,8 @@
  * it (x0-x5, orig_x0, syscallno).  The real frame belongs to the outer lua_syscall() and is
  * never written.  The calls that would need that frame are denied.
  *
- * Compat (AArch32) tasks cannot use lua_syscall, so only the native table
- * is used.
+ * Compat (AArch32) tasks have no lua_syscall (ENOSYS: the calls are not in
+ * the compat table), so only the native table is used.
  */
 #include <linux/errno.h>
 #include <linux/lua_syscall.h>
@@ -33,8 +33,12 @@ bool arch_lua_syscall_denied(unsigned int nr)
 	/* they restore or restart from the real user frame */
 	case __NR_rt_sigreturn:
 	case __NR_restart_syscall:
-	/* guarded control stack (not implemented on arm64 in this tree) */
+	/*
+	 * the shadow stack belongs to the real user frame (no guarded
+	 * control stack on arm64 in this tree yet)
+	 */
 	case __NR_map_shadow_stack:
+	/* a script does not start or run scripts */
 	case __NR_register_lua_syscall:
 	case __NR_lua_syscall:
 		return true;
@@ -54,6 +58,14 @@ void arch_lua_syscall_regs(struct pt_regs *regs, unsigned int nr,
 	regs->orig_x0 = args[0];
 	regs->regs[8] = nr;
 	regs->syscallno = nr;
+}
+
+void arch_lua_syscall_args(const struct pt_regs *regs, unsigned long *args)
+{
+	int i;
+
+	for (i = 0; i < LUA_SYSCALL_NR_ARGS; i++)
+		args[i] = regs->regs[i];
 }
 
 long arch_lua_syscall(struct pt_regs *regs, unsigned int nr)

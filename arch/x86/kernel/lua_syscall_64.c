@@ -19,22 +19,29 @@
 bool arch_lua_syscall_denied(unsigned int nr)
 {
 	switch (nr) {
+	/* process creation: the child would return to the copied frame */
 	case __NR_fork:
 	case __NR_vfork:
 	case __NR_clone:
 	case __NR_clone3:
+	/* exec replaces the frame, exit never returns */
 	case __NR_execve:
 	case __NR_execveat:
 	case __NR_exit:
 	case __NR_exit_group:
+	/* they restore or restart from the real user frame */
 	case __NR_rt_sigreturn:
 	case __NR_restart_syscall:
+	/* they change the real frame's flags or segments, or what loads them */
 	case __NR_iopl:
 	case __NR_ioperm:
 	case __NR_modify_ldt:
 	case __NR_arch_prctl:
+	/* uprobes' return trampoline rewrites the real user frame */
 	case __NR_uretprobe:
+	/* the shadow stack belongs to the real user frame */
 	case __NR_map_shadow_stack:
+	/* a script does not start or run scripts */
 	case __NR_register_lua_syscall:
 	case __NR_lua_syscall:
 		return true;
@@ -54,6 +61,16 @@ void arch_lua_syscall_regs(struct pt_regs *regs, unsigned int nr,
 	regs->r9 = args[5];
 	regs->orig_ax = nr;
 	regs->ax = -ENOSYS;
+}
+
+void arch_lua_syscall_args(const struct pt_regs *regs, unsigned long *args)
+{
+	args[0] = regs->di;
+	args[1] = regs->si;
+	args[2] = regs->dx;
+	args[3] = regs->r10;
+	args[4] = regs->r8;
+	args[5] = regs->r9;
 }
 
 long arch_lua_syscall(struct pt_regs *regs, unsigned int nr)

@@ -74,10 +74,8 @@ def test_function_graph_cannot_trace_the_interpreter(tracefs: Path, function: st
     names = {line.split()[0] for line in available if line}
     assert function not in names
     graph = tracefs / "set_graph_function"
-    try:
+    with contextlib.suppress(OSError):
         write(graph, function)
-    except OSError:
-        pass
     try:
         assert function not in graph.read_text()
     finally:
@@ -86,8 +84,8 @@ def test_function_graph_cannot_trace_the_interpreter(tracefs: Path, function: st
 
 def test_fprobes_are_refused_on_the_interpreter(tracefs: Path):
     events = tracefs / "dynamic_events"
-    if not events.exists():
-        pytest.skip("no dynamic_events")
+    if not events.exists() or "f[:[<group>/][<event>]]" not in (tracefs / "README").read_text():
+        pytest.skip("no fprobe events in this kernel (function_graph's test covers the hooks)")
     ok = refused(events, "f:lua_edge_fprobe luaD_precall%return\n")
     if not ok:
         write(events, "-:lua_edge_fprobe\n", append=True)

@@ -104,11 +104,14 @@ class Outcome:
     crash: str | None = None
     crash_excused: str | None = None
     splats: list[str] = field(default_factory=list)
+    slow: str | None = None
 
     @property
     def failed(self) -> bool:
-        """A kernel splat, a dead or hung worker, or fd read/fdinfo that stopped working."""
-        return bool(self.splats or (self.crash and not self.crash_excused) or not self.info_ok)
+        """A kernel splat, a dead or hung worker, fd read/fdinfo that stopped working, or a
+        call of library work slower than its instruction budget allows (the time oracle)."""
+        return bool(self.splats or (self.crash and not self.crash_excused) or not self.info_ok
+                    or self.slow)
 
     def excuse_injected_fault(self, prog: Program) -> None:
         """A SIGSEGV from the kernel (si_code SI_KERNEL) is expected when fail-nth was
@@ -157,6 +160,8 @@ def parse_results(text: str) -> dict[int, Outcome]:
             out.crash = tail
         elif kind == "K":
             out.splats.append(tail)
+        elif kind == "T":
+            out.slow = tail
     return outcomes
 
 

@@ -80,7 +80,8 @@ class FuzzReport:
         out = [f"guest: {failure}" for failure in self.guest_failures]
         for out_ in self.outcomes.values():
             if out_.failed:
-                what = out_.crash or "; ".join(out_.splats) or "fd read/fdinfo failed"
+                what = (out_.crash or "; ".join(out_.splats) or out_.slow
+                        or "fd read/fdinfo failed")
                 out.append(f"program {out_.id}: {what}")
         out += [f"kernel log: {line}" for line in self.kernel_splats]
         if any("Stack depot reached limit capacity" in line for line in self.kernel_splats):
@@ -184,7 +185,7 @@ def keep_program(prog: corpus.Program, path: Path, what: str) -> Path:
 
 def keep_failing(prog: corpus.Program, outcome: corpus.Outcome, dest: Path) -> Path:
     return keep_program(prog, dest / f"failing-{prog.id}.lua",
-                        outcome.crash or "; ".join(outcome.splats))
+                        outcome.crash or "; ".join(outcome.splats) or outcome.slow)
 
 
 def extract(seed: int | str, index: int) -> Path:

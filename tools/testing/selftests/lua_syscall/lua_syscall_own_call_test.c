@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * A script's nested system call is the task's own: signal masks, signals,
- * task work, tracepoints, ptrace and the kernel stack treat it as a call
- * from user space, or it fails with the documented errno.  (Seccomp is in
+ * task work, tracepoints, ptrace, audit and the kernel stack treat it as a
+ * call from user space, or it fails with the documented errno.  (Seccomp is in
  * lua_syscall_security_test.c.)  The harness runs each test in a process
  * of its own, so the signal state changed here does not leak.
  */
@@ -13,11 +13,15 @@
 #include <linux/netlink.h>
 #include <linux/perf_event.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <elf.h>
 #include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/user.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -291,21 +295,57 @@ TEST(tracepoints_see_nested_calls)
 	close(fd);
 }
 
+/* The result register of a stopped tracee's user frame. */
+static int set_result(pid_t pid, unsigned long value)
+{
+	struct user_regs_struct regs;
+	struct iovec iov = { .iov_base = &regs, .iov_len = sizeof(regs) };
+
+	if (ptrace(PTRACE_GETREGSET, pid, NT_PRSTATUS, &iov))
+		return -1;
+#if defined(__x86_64__)
+	regs.rax = value;
+#elif defined(__aarch64__)
+	regs.regs[0] = value;
+#else
+	return -1;
+#endif
+	return ptrace(PTRACE_SETREGSET, pid, NT_PRSTATUS, &iov);
+}
+
+struct stop {
+	int op;			/* PTRACE_SYSCALL_INFO_ENTRY or _EXIT */
+	long nr;		/* of the last entry, for an exit */
+	unsigned long long arg0, arg1;
+	long long rval;
+};
+
 /*
- * A PTRACE_SYSCALL tracer would stop at each nested call and read the
- * outer call's registers: nested calls fail with EPERM instead.
+ * A PTRACE_SYSCALL tracer stops at each nested call's entry and exit, sees
+ * the nested call's number, arguments and result there
+ * (PTRACE_GET_SYSCALL_INFO), and may change the result, as for a direct
+ * call; the outer call's registers come back intact (the child goes on to
+ * return from lua_syscall() and exit normally).
  */
-TEST(ptrace_syscall_tracer_refuses)
+TEST(ptrace_syscall_stops_at_nested_calls)
 {
 	static const char script[] =
-		"return function() return sys.getppid() end";
-	int fd, status;
+		"return function(fd)\n"
+		"  local p = sys.getppid()\n"
+		"  sys.lseek(fd, 5, 0)\n"
+		"  return p\n"
+		"end\n";
+	struct stop stops[64];
+	int fd, status, n = 0, i, devnull, depth = 0;
+	long nr, entered[8];
 	pid_t pid;
 
 	if (!lua_syscall_supported())
 		SKIP(return, LUA_NOT_SUPPORTED);
 	fd = lua_register(script);
 	ASSERT_LE(0, fd);
+	devnull = open("/dev/null", O_RDONLY);
+	ASSERT_LE(0, devnull);
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
@@ -314,21 +354,76 @@ TEST(ptrace_syscall_tracer_refuses)
 		if (ptrace(PTRACE_TRACEME, 0, 0, 0))
 			_exit(2);
 		raise(SIGSTOP);
-		ret = lua_call0(fd);
-		_exit(ret == -1 && errno == EPERM ? 0 : 1);
+		ret = lua_call1(fd, devnull);
+		_exit(ret == 4242 ? 0 : 1);
 	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSTOPPED(status));
+	ASSERT_EQ(0, ptrace(PTRACE_SETOPTIONS, pid, 0,
+			    PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL));
 	for (;;) {
+		struct __ptrace_syscall_info info;
+
+		ASSERT_EQ(0, ptrace(PTRACE_SYSCALL, pid, 0, 0));
 		ASSERT_EQ(pid, waitpid(pid, &status, 0));
 		if (!WIFSTOPPED(status))
 			break;
-		ASSERT_EQ(0, ptrace(PTRACE_SYSCALL, pid, 0, 0));
+		if (WSTOPSIG(status) != (SIGTRAP | 0x80))
+			continue;
+		ASSERT_LT(0, ptrace(PTRACE_GET_SYSCALL_INFO, pid, sizeof(info),
+				    &info));
+		/* a nested call's stops come between the outer call's */
+		if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
+			ASSERT_GT(8, depth);
+			nr = info.entry.nr;
+			entered[depth++] = nr;
+		} else {
+			ASSERT_LT(0, depth);
+			nr = entered[--depth];
+		}
+		if (nr != __NR_lua_syscall && nr != __NR_getppid &&
+		    nr != __NR_lseek)
+			continue;
+		ASSERT_GT(64, n);
+		stops[n].op = info.op;
+		stops[n].nr = nr;
+		if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
+			stops[n].arg0 = info.entry.args[0];
+			stops[n].arg1 = info.entry.args[1];
+		} else {
+			stops[n].rval = info.exit.rval;
+			/* the tracer changes the nested call's result */
+			if (nr == __NR_getppid)
+				ASSERT_EQ(0, set_result(pid, 4242));
+		}
+		n++;
 	}
 	ASSERT_TRUE(WIFEXITED(status));
-	ASSERT_EQ(0, WEXITSTATUS(status)) {
-		TH_LOG("a nested call ran unseen by the PTRACE_SYSCALL tracer");
+	EXPECT_EQ(0, WEXITSTATUS(status)) {
+		TH_LOG("lua_syscall() did not return the tracer's result");
 	}
-	/* without the tracer, it runs */
-	ASSERT_EQ(getppid(), lua_call0(fd));
+
+	/* lua_syscall, getppid, its exit, lseek, its exit, lua_syscall's exit */
+	ASSERT_EQ(6, n) {
+		for (i = 0; i < n; i++)
+			TH_LOG("stop %d: op %d nr %ld", i, stops[i].op,
+			       stops[i].nr);
+	}
+	EXPECT_EQ(PTRACE_SYSCALL_INFO_ENTRY, stops[0].op);
+	EXPECT_EQ(__NR_lua_syscall, stops[0].nr);
+	EXPECT_EQ(PTRACE_SYSCALL_INFO_ENTRY, stops[1].op);
+	EXPECT_EQ(__NR_getppid, stops[1].nr);
+	EXPECT_EQ(PTRACE_SYSCALL_INFO_EXIT, stops[2].op);
+	EXPECT_EQ(getpid(), stops[2].rval);
+	EXPECT_EQ(PTRACE_SYSCALL_INFO_ENTRY, stops[3].op);
+	EXPECT_EQ(__NR_lseek, stops[3].nr);
+	EXPECT_EQ(devnull, stops[3].arg0);
+	EXPECT_EQ(5, stops[3].arg1);
+	EXPECT_EQ(PTRACE_SYSCALL_INFO_EXIT, stops[4].op);
+	EXPECT_EQ(PTRACE_SYSCALL_INFO_EXIT, stops[5].op);
+	EXPECT_EQ(__NR_lua_syscall, stops[5].nr);
+	EXPECT_EQ(4242, stops[5].rval);
+	close(devnull);
 	close(fd);
 }
 
@@ -386,12 +481,61 @@ static int audit_getppid_rule(int type)
 	return audit_request(type, &rule, sizeof(rule));
 }
 
+/* Make this process the audit daemon on @s: the records come to it. */
+static int audit_listen(int s, __u32 pid)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct audit_status st;
+	} req = {
+		.nlh = {
+			.nlmsg_len = NLMSG_LENGTH(sizeof(struct audit_status)),
+			.nlmsg_type = AUDIT_SET,
+			.nlmsg_flags = NLM_F_REQUEST,
+		},
+		.st = {
+			.mask = AUDIT_STATUS_ENABLED | AUDIT_STATUS_PID,
+			.enabled = 1,
+			.pid = pid,
+		},
+	};
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+
+	return sendto(s, &req, req.nlh.nlmsg_len, 0,
+		      (struct sockaddr *)&kernel, sizeof(kernel)) < 0 ? -errno : 0;
+}
+
+/* AUDIT_SYSCALL records of @pid's system call @nr that arrive on @s. */
+static int audit_count(int s, pid_t pid, int nr)
+{
+	char want_nr[32], want_pid[32], buf[8192];
+	struct pollfd pfd = { .fd = s, .events = POLLIN };
+	int count = 0;
+
+	snprintf(want_nr, sizeof(want_nr), " syscall=%d ", nr);
+	snprintf(want_pid, sizeof(want_pid), " pid=%d ", pid);
+	while (poll(&pfd, 1, 1000) == 1) {
+		struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
+		ssize_t n = recv(s, buf, sizeof(buf) - 1, 0);
+
+		if (n <= 0)
+			break;
+		buf[n] = '\0';
+		if (nlh->nlmsg_type != AUDIT_SYSCALL)
+			continue;
+		if (strstr(NLMSG_DATA(nlh), want_nr) &&
+		    strstr(NLMSG_DATA(nlh), want_pid))
+			count++;
+	}
+	return count;
+}
+
 /*
- * Audit keeps one record per system call; a nested call's path names would
- * pile up in the outer call's.  While a rule is loaded, nested calls fail
- * with EPERM; without rules they run.
+ * Audit sees each nested call as a system call of the task, in a record of
+ * its own: an always,exit rule on getppid gets one record per nested
+ * getppid(), and the calls run as without the rule.
  */
-TEST(audit_rule_refuses_nested_calls)
+TEST(audit_records_each_nested_call)
 {
 	static const char script[] =
 		"return function(n)\n"
@@ -402,8 +546,8 @@ TEST(audit_rule_refuses_nested_calls)
 		"  end\n"
 		"  return r\n"
 		"end\n";
-	int fd, ret, status;
-	pid_t pid;
+	int fd, ret, status, s, records;
+	pid_t pid, parent = getpid();
 
 	if (!lua_syscall_supported())
 		SKIP(return, LUA_NOT_SUPPORTED);
@@ -411,6 +555,9 @@ TEST(audit_rule_refuses_nested_calls)
 	if (ret == -EPROTONOSUPPORT || ret == -EAFNOSUPPORT)
 		SKIP(return, "no audit (CONFIG_AUDIT)");
 	ASSERT_EQ(0, ret);
+	s = socket(AF_NETLINK, SOCK_RAW, NETLINK_AUDIT);
+	ASSERT_LE(0, s);
+	ASSERT_EQ(0, audit_listen(s, getpid()));
 	fd = lua_register(script);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, audit_getppid_rule(AUDIT_ADD_RULE));
@@ -418,27 +565,20 @@ TEST(audit_rule_refuses_nested_calls)
 	/* a task forked with audit on has an audit context */
 	pid = fork();
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		long r = lua_call1(fd, 100);
-
-		_exit(r == -1 && errno == EPERM ? 0 : 1);
-	}
+	/* the child makes no getppid() of its own */
+	if (pid == 0)
+		_exit(lua_call1(fd, 3) == parent ? 0 : 1);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	records = audit_count(s, pid, __NR_getppid);
 	EXPECT_EQ(0, audit_getppid_rule(AUDIT_DEL_RULE));
+	EXPECT_EQ(0, audit_listen(s, 0));
+	close(s);
 	EXPECT_EQ(0, audit_enable(0));
 	ASSERT_TRUE(WIFEXITED(status));
 	ASSERT_EQ(0, WEXITSTATUS(status)) {
-		TH_LOG("nested calls ran under an audit rule");
+		TH_LOG("nested calls failed under an audit rule");
 	}
-
-	/* no rule left: they run */
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0)
-		_exit(lua_call1(fd, 100) == getppid() ? 0 : 1);
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	ASSERT_TRUE(WIFEXITED(status));
-	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(3, records);
 	close(fd);
 }
 

@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Tests of lua_syscall's security model: nested syscalls go through the
- * task's seccomp filter as if the task made them, with every action (those
- * that would hand the registers of the call to someone else fail with
- * EPERM), a kill stops the script at once, and registration needs
+ * task's seccomp filter as if the task made them, with every action (TRAP,
+ * whose SIGSYS handler would get the outer call's registers, fails with
+ * EPERM; TRACE shows the nested call to the tracer), a kill stops the
+ * script at once, and registration needs
  * CAP_SYS_ADMIN unless the unprivileged_register sysctl allows it.
  *
  * Each test runs in a process of its own: the filters installed here do
  * not outlive it.
  */
 #define _GNU_SOURCE
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
@@ -22,6 +24,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/user.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -181,6 +186,87 @@ TEST_F(seccomp, trace_without_tracer_is_enosys)
 	ASSERT_EQ(-1, syscall(__NR_getppid));
 	ASSERT_EQ(ENOSYS, errno);
 	ASSERT_EQ(10000 - ENOSYS, lua_call1(self->fd, 10000));
+}
+
+/* Skip the stopped tracee's system call with @result as its return value. */
+static int skip_with(pid_t pid, long result)
+{
+	struct user_regs_struct regs;
+	struct iovec iov = { .iov_base = &regs, .iov_len = sizeof(regs) };
+
+	if (ptrace(PTRACE_GETREGSET, pid, NT_PRSTATUS, &iov))
+		return -1;
+#if defined(__x86_64__)
+	regs.orig_rax = -1;
+	regs.rax = result;
+	return ptrace(PTRACE_SETREGSET, pid, NT_PRSTATUS, &iov);
+#elif defined(__aarch64__)
+	{
+		int nr = -1;
+		struct iovec nr_iov = { .iov_base = &nr, .iov_len = sizeof(nr) };
+
+		regs.regs[0] = result;
+		if (ptrace(PTRACE_SETREGSET, pid, NT_PRSTATUS, &iov))
+			return -1;
+		return ptrace(PTRACE_SETREGSET, pid, NT_ARM_SYSTEM_CALL,
+			      &nr_iov);
+	}
+#else
+	return -1;
+#endif
+}
+
+/*
+ * RET_TRACE with a tracer (strace --seccomp-bpf): the tracer sees the
+ * nested call at PTRACE_EVENT_SECCOMP, as a direct one, and may skip it
+ * with a result of its choice.
+ */
+TEST(seccomp_trace_with_tracer)
+{
+	int fd, status, events = 0, nr_seen = -1;
+	pid_t pid;
+
+	if (!lua_syscall_supported())
+		SKIP(return, LUA_NOT_SUPPORTED);
+	fd = lua_register(getppid_script);
+	ASSERT_LE(0, fd);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (ptrace(PTRACE_TRACEME, 0, 0, 0))
+			_exit(2);
+		raise(SIGSTOP);
+		if (install_filter(__NR_getppid, ANY_ARG, SECCOMP_RET_TRACE))
+			_exit(3);
+		_exit(lua_call1(fd, 0) == 777 ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSTOPPED(status));
+	ASSERT_EQ(0, ptrace(PTRACE_SETOPTIONS, pid, 0,
+			    PTRACE_O_TRACESECCOMP | PTRACE_O_EXITKILL));
+	for (;;) {
+		struct __ptrace_syscall_info info;
+
+		ASSERT_EQ(0, ptrace(PTRACE_CONT, pid, 0, 0));
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		if (!WIFSTOPPED(status))
+			break;
+		if (status >> 8 != (SIGTRAP | (PTRACE_EVENT_SECCOMP << 8)))
+			continue;
+		events++;
+		ASSERT_LT(0, ptrace(PTRACE_GET_SYSCALL_INFO, pid, sizeof(info),
+				    &info));
+		ASSERT_EQ(PTRACE_SYSCALL_INFO_SECCOMP, info.op);
+		nr_seen = info.seccomp.nr;
+		ASSERT_EQ(0, skip_with(pid, 777));
+	}
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status)) {
+		TH_LOG("the script did not get the tracer's result");
+	}
+	EXPECT_EQ(1, events);
+	EXPECT_EQ(__NR_getppid, nr_seen);
+	close(fd);
 }
 
 struct notif_supervisor {

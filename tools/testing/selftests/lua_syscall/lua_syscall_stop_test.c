@@ -174,7 +174,7 @@ static int kill_getppid(void)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	struct sock_fprog prog = {
-		.len = sizeof(filter) / sizeof(filter[0]),
+		.len = ARRAY_SIZE(filter),
 		.filter = filter,
 	};
 
@@ -221,9 +221,11 @@ TEST_F(stop, sigkill)
 		stop_call(self->fd, self->efd, self->shm, STOP_SIGKILL);
 		_exit(3);
 	}
-	for (i = 0; i < 600 && !__atomic_load_n(&self->shm->running,
-						  __ATOMIC_ACQUIRE); i++)
+	for (i = 0; i < 600; i++) {
+		if (__atomic_load_n(&self->shm->running, __ATOMIC_ACQUIRE))
+			break;
 		nanosleep(&pause, NULL);
+	}
 	nanosleep(&pause, NULL);
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
