@@ -236,6 +236,12 @@ unsigned int luak_makeseed(void);
 unsigned int luak_random32(void);
 #define l_randomizePivot()	luak_random32()
 
+/* The byte loops of shim/string.h, charged to the instruction budget. */
+int luak_memcmp(const void *a, const void *b, size_t n);
+void *luak_memchr(const void *s, int c, size_t n);
+char *luak_strpbrk(const char *s, const char *accept);
+int luak_strcoll(const char *a, const char *b);
+
 /* --- output ------------------------------------------------------------ */
 
 void luak_writestring(const char *s, size_t len);

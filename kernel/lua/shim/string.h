@@ -10,14 +10,10 @@
 /*
  * The byte loops of the core and the libraries (string comparison, plain
  * string.find) run inside one VM instruction or library call: charge them
- * to the instruction budget by the bytes they touch (lua_runtime.c).
+ * to the instruction budget by the bytes they touch (luaconf.h declares them,
+ * lua_runtime.c defines them).
  * strcoll() collates by byte value, as the C locale does.
  */
-int luak_memcmp(const void *a, const void *b, size_t n);
-void *luak_memchr(const void *s, int c, size_t n);
-char *luak_strpbrk(const char *s, const char *accept);
-int luak_strcoll(const char *a, const char *b);
-
 #define memcmp(a, b, n)		luak_memcmp(a, b, n)
 #define memchr(s, c, n)		luak_memchr(s, c, n)
 #define strpbrk(s, accept)	luak_strpbrk(s, accept)
