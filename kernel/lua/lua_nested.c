@@ -25,8 +25,10 @@
  *
  * - a call interrupted with a restart code restarts (restart_block
  *   included) when nothing is delivered, as the arch signal code restarts
- *   it; if a signal is pending, its handler runs only when the outer call
- *   returns, and the call fails with -EINTR;
+ *   it, after the stops, traps and freezing that get_signal() would have
+ *   done (get_signal_nested()); a signal that is delivered (a handler, a
+ *   fatal one, one a ptrace tracer sees) waits for the outer call's return,
+ *   too late for the nested call, which fails with -EINTR;
  * - pending task work runs (the last fput() of a dup2() over an fd or of
  *   close_range(), io_uring completions), so that nothing waits for the
  *   outer call to return, and so does the work of TIF_NOTIFY_RESUME
@@ -46,6 +48,7 @@
 #include <linux/restart_block.h>
 #include <linux/resume_user_mode.h>
 #include <linux/sched/signal.h>
+#include <linux/signal.h>
 #include <linux/sched/task_stack.h>
 #include <linux/seccomp.h>
 #include <linux/task_work.h>
@@ -148,15 +151,12 @@ static bool nested_restart_code(long ret)
 /*
  * From user space, a call interrupted with a restart code is restarted when
  * no signal is delivered: the interruption was a notification (io_uring's
- * task work) or a wakeup that found nothing to do.  Do the same once the
- * notification's work is done.  A signal still pending is delivered when
- * the outer call returns, too late for a handler to restart the nested
- * call: that one fails with -EINTR.
+ * task work), a stop (SIGSTOP, a ptrace interrupt), the freezer, or a
+ * wakeup that found nothing to do.  Do the same once that work is done.
  */
 static bool nested_should_restart(void)
 {
-	nested_notify_work();
-	if (task_sigpending(current))
+	if (get_signal_nested())
 		return false;
 	cond_resched();
 	return true;

@@ -20,7 +20,6 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/lua_runtime.h>
-#include <linux/mutex.h>
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -30,6 +29,7 @@
 #include <linux/syscalls.h>
 #include <linux/sysctl.h>
 #include <linux/uaccess.h>
+#include <linux/wait_bit.h>
 #include <uapi/linux/lua_syscall.h>
 
 #include "lua.h"
@@ -57,8 +57,19 @@ static unsigned long sysctl_mem_limit = LUA_RUNTIME_DEFAULT_MEM;
 static unsigned long sysctl_insn_limit = LUA_RUNTIME_DEFAULT_INSNS;
 static unsigned long sysctl_max_script_len = 64 * 1024;
 
+/*
+ * One call at a time runs a state: LUASTATE_RUNNING in flags is its lock.
+ * A bit lock, not a mutex, because it is held across the caller's nested
+ * system calls, in which the caller may stop, or be frozen as a direct call
+ * would be (get_signal_nested()), and no lock that lockdep tracks may be
+ * held there.  Nothing else is locked under it in a way that could invert:
+ * its waiters wait interruptibly, so a stopped or frozen holder delays them
+ * and nothing else.
+ */
+enum { LUASTATE_RUNNING };
+
 struct luastate {
-	struct mutex run_lock;		/* one call at a time */
+	unsigned long flags;
 	struct lua_runtime *rt;
 	struct lua_syscall_ctx ctx;	/* of the running call */
 	u64 args[LUA_SYSCALL_MAX_ARGS];	/* of the running call */
@@ -77,7 +88,6 @@ static void luastate_free(struct luastate *ls)
 {
 	if (!IS_ERR_OR_NULL(ls->rt))
 		lua_runtime_destroy(ls->rt);
-	mutex_destroy(&ls->run_lock);
 	kfree(ls);
 }
 
@@ -290,7 +300,6 @@ static int do_register(const char __user *uscript, size_t len,
 	ls = kzalloc(sizeof(*ls), GFP_KERNEL_ACCOUNT);
 	if (!ls)
 		goto out_script;
-	mutex_init(&ls->run_lock);
 	spin_lock_init(&ls->info_lock);
 	limits.mem_limit = READ_ONCE(sysctl_mem_limit);
 	limits.insn_limit = READ_ONCE(sysctl_insn_limit);
@@ -439,16 +448,16 @@ static long do_lua_syscall(int fd, const u64 __user *uargs, unsigned int nargs,
 	 * that a waiter neither counts as uninterruptible nor holds up the
 	 * freezer or a stop.
 	 */
-	if (mutex_lock_interruptible(&ls->run_lock))
+	if (wait_on_bit_lock(&ls->flags, LUASTATE_RUNNING, TASK_INTERRUPTIBLE))
 		return -ERESTARTNOINTR;
 	/* Into the state, not the stack: no buffer to clear on each call. */
 	if (nargs && copy_from_user(ls->args, uargs, nargs * sizeof(u64))) {
-		mutex_unlock(&ls->run_lock);
+		clear_and_wake_up_bit(LUASTATE_RUNNING, &ls->flags);
 		return -EFAULT;
 	}
 	ret = luastate_call(ls, ls->args, nargs);
 	*exit_signal = ls->ctx.exit_signal;
-	mutex_unlock(&ls->run_lock);
+	clear_and_wake_up_bit(LUASTATE_RUNNING, &ls->flags);
 	return ret;
 }
 

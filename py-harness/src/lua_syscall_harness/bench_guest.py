@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -229,8 +230,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     warm_page_cache([binary(), *(loadgen_binary(n) for n in ("mc_loadgen", "syscall_micro",
                                                              "io_micro", "syscount")),
                      *(Path(p) for p in map(shutil.which, ("memcaslap", "taskset")) if p)])
-    workdir = Path("/tmp/bench")
-    workdir.mkdir(exist_ok=True)
+    # private: a fixed path could be the repository itself, which the guest sees read-only
+    workdir = Path(tempfile.mkdtemp(prefix="lua-syscall-bench-"))
     corpora = write_corpora(workdir, sizes, args.keys)
     if args.micro:
         say("microbenchmarks")

@@ -16,6 +16,7 @@ import argparse
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +59,8 @@ def one_run(server: Server, corpus: Path, marker: Marker, args: argparse.Namespa
 
 def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     tune_network("0")
-    workdir = Path("/tmp/profile-mc")
-    workdir.mkdir(exist_ok=True)
+    # private: a fixed path could be the repository itself, which the guest sees read-only
+    workdir = Path(tempfile.mkdtemp(prefix="lua-syscall-profile-"))
     corpus = write_corpora(workdir, (SIZE,), args.keys)[SIZE]
     marker = Marker(args.marker)
     runs: list[dict[str, Any]] = []

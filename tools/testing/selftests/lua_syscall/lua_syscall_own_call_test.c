@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * A script's nested system call is the task's own: signal masks, signals,
- * task work, tracepoints, ptrace, audit and the kernel stack treat it as a
+ * task work, rseq, tracepoints, ptrace, audit and the kernel stack treat it as a
  * call from user space, or it fails with the documented errno.  (Seccomp is in
  * lua_syscall_security_test.c.)  The harness runs each test in a process
  * of its own, so the signal state changed here does not leak.
@@ -14,10 +14,12 @@
 #include <linux/perf_event.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/rseq.h>
 #include <elf.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
@@ -168,6 +170,7 @@ TEST(dup2_releases_at_once)
 		"  if sys.dup2 then sys.dup2(rfd, wfd) else sys.dup3(rfd, wfd, 0) end\n"
 		"  return sys.read(rfd, buf, 1)\n"
 		"end\n";
+	__u64 args[3];
 	char c;
 	int p[2], fd;
 
@@ -176,14 +179,12 @@ TEST(dup2_releases_at_once)
 	fd = lua_register(script);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, pipe2(p, O_NONBLOCK));
-	{
-		__u64 args[3] = { p[0], p[1], (uintptr_t)&c };
-
-		/* EOF, not -EAGAIN: the writer is gone */
-		ASSERT_EQ(0, sys_lua_syscall(fd, args, 3, 0)) {
-			TH_LOG("errno %d: the write end was not released",
-			       errno);
-		}
+	args[0] = p[0];
+	args[1] = p[1];
+	args[2] = (uintptr_t)&c;
+	/* EOF, not -EAGAIN: the writer is gone */
+	ASSERT_EQ(0, sys_lua_syscall(fd, args, 3, 0)) {
+		TH_LOG("errno %d: the write end was not released", errno);
 	}
 	close(p[1]);
 	close(p[0]);
@@ -264,6 +265,57 @@ static int count_tracepoint(long id)
 }
 
 /* perf, bpftrace and tracepoint-based monitors count nested calls too. */
+/* glibc's rseq area of this thread: registered at start, when supported. */
+static struct rseq *own_rseq(void)
+{
+	if (!__rseq_size)
+		return NULL;
+	return (struct rseq *)((char *)__builtin_thread_pointer() +
+			       __rseq_offset);
+}
+
+#define RSEQ_STALE_CPU	0x7ffffff0u
+
+/* args: &rseq.cpu_id, ts: cpu_id made stale, a sleep, cpu_id read back. */
+static const char rseq_script[] =
+	"return function(cpu_id, ts)\n"
+	"  mem.put32(cpu_id, 0x7ffffff0)\n"
+	"  sys.nanosleep(ts, 0)\n"
+	"  return mem.get32(cpu_id)\n"
+	"end";
+
+/*
+ * The kernel rewrites a task's rseq area on its way back to user space
+ * after the task was scheduled out: after a nested sleep, before the next
+ * nested call, as after a direct one, not only when lua_syscall() returns.
+ */
+TEST(rseq_area_updated_after_each_nested_call)
+{
+	struct timespec ts = { .tv_nsec = 2000000 };
+	struct rseq *rs = own_rseq();
+	long ret;
+	int fd;
+
+	if (!lua_syscall_supported())
+		SKIP(return, LUA_NOT_SUPPORTED);
+	if (!rs)
+		SKIP(return, "no rseq area (CONFIG_RSEQ, glibc.pthread.rseq)");
+
+	/* direct: the reference */
+	__atomic_store_n(&rs->cpu_id, RSEQ_STALE_CPU, __ATOMIC_RELAXED);
+	ASSERT_EQ(0, nanosleep(&ts, NULL));
+	ASSERT_EQ(sched_getcpu(),
+		  (int)__atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED));
+
+	fd = lua_register(rseq_script);
+	ASSERT_LE(0, fd);
+	ret = lua_call2(fd, (uintptr_t)&rs->cpu_id, (uintptr_t)&ts);
+	EXPECT_EQ(sched_getcpu(), ret) {
+		TH_LOG("rseq cpu_id after a nested sleep: %#lx", ret);
+	}
+	close(fd);
+}
+
 TEST(tracepoints_see_nested_calls)
 {
 	static const char script[] =

@@ -5,17 +5,26 @@
  * - a nested call interrupted by a notification that delivers no signal
  *   (io_uring's task work) restarts, as the arch signal code restarts a
  *   direct one, instead of failing with EINTR;
+ * - a nested call interrupted by a stop (SIGSTOP then SIGCONT, a ptrace
+ *   interrupt) or by the cgroup freezer stops or freezes inside the call
+ *   and then restarts, as a direct call does;
  * - a nested call interrupted by a signal with a handler fails with EINTR
  *   (the handler runs when lua_syscall() returns), and leaves no restart
  *   armed: restart_syscall() afterwards does not resume it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/io_uring.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -127,6 +136,263 @@ TEST(notification_restarts_the_nested_call)
 	close(p[0]);
 	close(p[1]);
 	close(fd);
+}
+
+/*
+ * A child reading one byte from an empty pipe, directly or in a nested
+ * read(): it exits with 0 once it has the byte, or with the read's errno.
+ */
+struct blocked_reader {
+	pid_t pid;
+	int go;		/* a byte here starts the read */
+	int data;	/* a byte here ends it */
+};
+
+static void read_one_byte(int go, int data, int lua_fd)
+{
+	char c;
+	__u64 args[3] = { data, (uintptr_t)&c, 1 };
+	long ret;
+
+	if (read(go, &c, 1) != 1)
+		_exit(100);
+	if (lua_fd >= 0)
+		ret = sys_lua_syscall(lua_fd, args, 3, 0);
+	else
+		ret = read(data, &c, 1);
+	_exit(ret == 1 ? 0 : ret < 0 ? errno : 101);
+}
+
+static int start_reader(struct blocked_reader *r, bool nested)
+{
+	int go[2], data[2], lua_fd = -1;
+
+	if (nested) {
+		lua_fd = lua_register(read_script);
+		if (lua_fd < 0)
+			return -1;
+	}
+	if (pipe(go) || pipe(data))
+		return -1;
+	r->pid = fork();
+	if (r->pid < 0)
+		return -1;
+	if (!r->pid) {
+		close(go[1]);
+		close(data[1]);
+		read_one_byte(go[0], data[0], lua_fd);
+	}
+	close(go[0]);
+	close(data[0]);
+	if (lua_fd >= 0)
+		close(lua_fd);
+	r->go = go[1];
+	r->data = data[1];
+	return 0;
+}
+
+static char task_state(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return '?';
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n < 0 ? 0 : n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] && p[2] ? p[2] : '?';
+}
+
+/* Lets the reader start and waits until it sleeps in its read. */
+static int reader_blocks(struct blocked_reader *r)
+{
+	int i;
+
+	if (write(r->go, "g", 1) != 1)
+		return -1;
+	for (i = 0; i < 500; i++) {
+		if (task_state(r->pid) == 'S') {
+			usleep(50000);	/* in the pipe's wait by now */
+			return 0;
+		}
+		usleep(10000);
+	}
+	return -1;
+}
+
+/* Gives the reader its byte and returns its exit code, or -1. */
+static int finish_reader(struct blocked_reader *r)
+{
+	int status;
+
+	if (write(r->data, "x", 1) != 1)
+		return -1;
+	if (waitpid(r->pid, &status, 0) != r->pid || !WIFEXITED(status))
+		return -1;
+	close(r->go);
+	close(r->data);
+	return WEXITSTATUS(status);
+}
+
+static int stop_and_continue(pid_t pid)
+{
+	int status;
+
+	if (kill(pid, SIGSTOP) ||
+	    waitpid(pid, &status, WUNTRACED) != pid || !WIFSTOPPED(status))
+		return -1;
+	if (kill(pid, SIGCONT) ||
+	    waitpid(pid, &status, WCONTINUED) != pid || !WIFCONTINUED(status))
+		return -1;
+	return 0;
+}
+
+TEST(stop_and_continue_restart_the_nested_call)
+{
+	struct blocked_reader r;
+	int nested;
+
+	if (!lua_syscall_supported())
+		SKIP(return, LUA_NOT_SUPPORTED);
+	for (nested = 0; nested <= 1; nested++) {
+		ASSERT_EQ(0, start_reader(&r, nested));
+		ASSERT_EQ(0, reader_blocks(&r));
+		ASSERT_EQ(0, stop_and_continue(r.pid));
+		EXPECT_EQ(0, finish_reader(&r)) {
+			TH_LOG("%s read after SIGSTOP, SIGCONT: not restarted",
+			       nested ? "nested" : "direct");
+		}
+	}
+}
+
+static int ptrace_interrupt(pid_t pid)
+{
+	int status;
+
+	if (ptrace(PTRACE_SEIZE, pid, 0, 0) ||
+	    ptrace(PTRACE_INTERRUPT, pid, 0, 0))
+		return -1;
+	if (waitpid(pid, &status, 0) != pid || !WIFSTOPPED(status) ||
+	    status >> 16 != PTRACE_EVENT_STOP)
+		return -1;
+	return ptrace(PTRACE_CONT, pid, 0, 0) ? -1 : 0;
+}
+
+TEST(ptrace_interrupt_restarts_the_nested_call)
+{
+	struct blocked_reader r;
+	int nested;
+
+	if (!lua_syscall_supported())
+		SKIP(return, LUA_NOT_SUPPORTED);
+	for (nested = 0; nested <= 1; nested++) {
+		ASSERT_EQ(0, start_reader(&r, nested));
+		ASSERT_EQ(0, reader_blocks(&r));
+		ASSERT_EQ(0, ptrace_interrupt(r.pid));
+		EXPECT_EQ(0, finish_reader(&r)) {
+			TH_LOG("%s read after PTRACE_INTERRUPT: not restarted",
+			       nested ? "nested" : "direct");
+		}
+	}
+}
+
+/* A cgroup v2 directory of our own for one child, or NULL. */
+static const char *freezer_cgroup(char *dir, size_t size)
+{
+	static const char *const roots[] = { "/sys/fs/cgroup", "/tmp/lua_cg2" };
+	char path[256];
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/cgroup.procs", roots[i]);
+		if (access(path, F_OK) && i == 1) {
+			mkdir(roots[i], 0755);
+			mount("none", roots[i], "cgroup2", 0, NULL);
+		}
+		if (access(path, F_OK))
+			continue;
+		snprintf(dir, size, "%s/lua_syscall_freeze_%d", roots[i],
+			 getpid());
+		if (mkdir(dir, 0755) && errno != EEXIST)
+			continue;
+		snprintf(path, sizeof(path), "%s/cgroup.freeze", dir);
+		if (!access(path, W_OK))
+			return dir;
+		rmdir(dir);
+	}
+	return NULL;
+}
+
+static int write_file(const char *dir, const char *name, const char *val)
+{
+	char path[256];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	ret = write(fd, val, strlen(val)) == (ssize_t)strlen(val) ? 0 : -1;
+	close(fd);
+	return ret;
+}
+
+/* Waits until cgroup.events says "frozen @frozen"; 0 when it does. */
+static int wait_frozen(const char *dir, int frozen)
+{
+	char path[256], buf[256], want[16];
+	int i, fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/cgroup.events", dir);
+	snprintf(want, sizeof(want), "frozen %d", frozen);
+	for (i = 0; i < 500; i++) {
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			return -1;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		buf[n < 0 ? 0 : n] = '\0';
+		if (strstr(buf, want))
+			return 0;
+		usleep(10000);
+	}
+	return -1;
+}
+
+TEST(freezer_restarts_the_nested_call)
+{
+	struct blocked_reader r;
+	char dir[128], pid[16];
+	int nested;
+
+	if (!lua_syscall_supported())
+		SKIP(return, LUA_NOT_SUPPORTED);
+	if (!freezer_cgroup(dir, sizeof(dir)))
+		SKIP(return, "no cgroup v2 freezer");
+	for (nested = 0; nested <= 1; nested++) {
+		ASSERT_EQ(0, start_reader(&r, nested));
+		snprintf(pid, sizeof(pid), "%d", r.pid);
+		ASSERT_EQ(0, write_file(dir, "cgroup.procs", pid));
+		ASSERT_EQ(0, reader_blocks(&r));
+		ASSERT_EQ(0, write_file(dir, "cgroup.freeze", "1"));
+		EXPECT_EQ(0, wait_frozen(dir, 1)) {
+			TH_LOG("%s read: the cgroup did not freeze",
+			       nested ? "nested" : "direct");
+		}
+		ASSERT_EQ(0, write_file(dir, "cgroup.freeze", "0"));
+		EXPECT_EQ(0, wait_frozen(dir, 0));
+		EXPECT_EQ(0, finish_reader(&r)) {
+			TH_LOG("%s read after a freeze: not restarted",
+			       nested ? "nested" : "direct");
+		}
+	}
+	rmdir(dir);
 }
 
 static void on_usr1(int sig)

@@ -14,9 +14,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/audit.h>
 #include <linux/capability.h>
-#include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
 #include <signal.h>
@@ -35,62 +33,9 @@
 #include "../kselftest_harness.h"
 #include "lua_syscall_util.h"
 
-#if defined(__x86_64__)
-#define LUA_AUDIT_ARCH	AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define LUA_AUDIT_ARCH	AUDIT_ARCH_AARCH64
-#elif defined(__riscv) && __riscv_xlen == 64
-#define LUA_AUDIT_ARCH	AUDIT_ARCH_RISCV64
-#endif
-
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-#define ARG0_LO	(offsetof(struct seccomp_data, args[0]) + 4)
-#else
-#define ARG0_LO	offsetof(struct seccomp_data, args[0])
-#endif
+#include "lua_syscall_seccomp.h"
 
 #ifdef LUA_AUDIT_ARCH
-
-/* A filter that means nr's args[0] does not matter */
-#define ANY_ARG	(~0ULL)
-
-/*
- * Install a filter: @action for syscall @nr (when its first argument's low
- * 32 bits are @arg, unless @arg is ANY_ARG) of this arch, allow the rest.
- * A nested call seen with another arch is allowed, so a wrong arch in the
- * synthetic seccomp_data fails the tests below.
- */
-static int install_filter_flags(long nr, unsigned long long arg,
-				__u32 action, unsigned int flags)
-{
-	struct sock_filter filter[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, LUA_AUDIT_ARCH, 0, 6),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 4),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG0_LO),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (__u32)arg,
-			 1, arg == ANY_ARG ? 1 : 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_RET | BPF_K, action),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = {
-		.len = ARRAY_SIZE(filter),
-		.filter = filter,
-	};
-
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-		return -1;
-	return syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
-}
-
-static int install_filter(long nr, unsigned long long arg, __u32 action)
-{
-	return install_filter_flags(nr, arg, action, 0);
-}
 
 static const char getppid_script[] =
 	"return function(k) return sys.getppid() + (k or 0) end";

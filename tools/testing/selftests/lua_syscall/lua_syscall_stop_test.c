@@ -10,8 +10,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <stddef.h>
@@ -24,6 +22,7 @@
 
 #include "../kselftest_harness.h"
 #include "lua_syscall_util.h"
+#include "lua_syscall_seccomp.h"
 
 /*
  * args: cause, eventfd, &one, &word, &running.  Every path that runs after
@@ -153,36 +152,7 @@ TEST_F(stop, mem_fault)
 	assert_nothing_after(_metadata, self->efd, self->shm);
 }
 
-#if defined(__x86_64__)
-#define LUA_AUDIT_ARCH	AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define LUA_AUDIT_ARCH	AUDIT_ARCH_AARCH64
-#endif
-
 #ifdef LUA_AUDIT_ARCH
-/* KILL_PROCESS on getppid; everything else allowed. */
-static int kill_getppid(void)
-{
-	struct sock_filter filter[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, LUA_AUDIT_ARCH, 0, 3),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_getppid, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = {
-		.len = ARRAY_SIZE(filter),
-		.filter = filter,
-	};
-
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-		return -1;
-	return syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
-}
-
 TEST_F(stop, seccomp_kill)
 {
 	int status;
@@ -191,7 +161,8 @@ TEST_F(stop, seccomp_kill)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		if (kill_getppid())
+		if (install_filter(__NR_getppid, ANY_ARG,
+				   SECCOMP_RET_KILL_PROCESS))
 			_exit(2);
 		stop_call(self->fd, self->efd, self->shm, STOP_SECCOMP_KILL);
 		_exit(3);
