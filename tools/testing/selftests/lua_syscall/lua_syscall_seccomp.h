@@ -4,7 +4,8 @@
  * front of seccomp: @action for system call @nr of this arch (when its first
  * argument's low 32 bits are @arg, unless @arg is ANY_ARG), everything else
  * allowed.  A nested call seen with another arch is allowed, so a wrong
- * arch in the synthetic seccomp_data fails the tests.
+ * arch in the synthetic seccomp_data fails the tests.  Include it after
+ * kselftest_harness.h (ARRAY_SIZE).
  */
 #ifndef __LUA_SYSCALL_SECCOMP_H
 #define __LUA_SYSCALL_SECCOMP_H
@@ -52,7 +53,7 @@ static inline int install_filter_flags(long nr, unsigned long long arg,
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	struct sock_fprog prog = {
-		.len = sizeof(filter) / sizeof(filter[0]),
+		.len = ARRAY_SIZE(filter),
 		.filter = filter,
 	};
 
