@@ -16,6 +16,7 @@
 #include <linux/array_size.h>
 #include <linux/capability.h>
 #include <linux/compat.h>
+#include <linux/err.h>
 #include <linux/errno.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -97,21 +98,26 @@ static int luastate_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-/* Record the outcome of a call; @err is 0 or a negative errno. */
+/*
+ * Record the outcome of a call: @err is 0 or a negative errno, @msg its
+ * text.  Both describe the last call, a success included, so that no error
+ * is ever explained by an earlier one.
+ */
 static void luastate_account(struct luastate *ls, int err, const char *msg)
 {
 	spin_lock(&ls->info_lock);
 	ls->invocations++;
 	ls->nested_calls = ls->ctx.nested;
-	if (err) {
-		ls->last_errno = -err;
+	ls->last_errno = -err;
+	if (err)
 		strscpy(ls->last_error, msg, sizeof(ls->last_error));
-	}
+	else
+		ls->last_error[0] = '\0';
 	lua_runtime_get_stats(ls->rt, &ls->stats);
 	spin_unlock(&ls->info_lock);
 }
 
-/* read(): the message of the last failure. */
+/* read(): the message of the last call, empty after a success. */
 static ssize_t luastate_read(struct file *file, char __user *buf, size_t count,
 			     loff_t *ppos)
 {
@@ -386,6 +392,15 @@ static noinline void luastate_account_type(struct luastate *ls, long ret,
 	luastate_account(ls, ret, msg);
 }
 
+/* An errno the script returned: said to be the script's, not the kernel's. */
+static noinline void luastate_account_errno(struct luastate *ls, long ret)
+{
+	char msg[LUA_RUNTIME_ERRLEN];
+
+	snprintf(msg, sizeof(msg), "the entry returned %ld", ret);
+	luastate_account(ls, ret, msg);
+}
+
 static long luastate_call(struct luastate *ls, const u64 *args,
 			  unsigned int nargs)
 {
@@ -411,11 +426,12 @@ static long luastate_call(struct luastate *ls, const u64 *args,
 	}
 	ret = luastate_result(L, &type);
 	lua_pop(L, 1);
-	if (type) {
+	if (type)
 		luastate_account_type(ls, ret, type);
-		return ret;
-	}
-	luastate_account(ls, 0, NULL);
+	else if (IS_ERR_VALUE(ret))
+		luastate_account_errno(ls, ret);
+	else
+		luastate_account(ls, 0, NULL);
 	return ret;
 }
 

@@ -126,13 +126,27 @@ static int sys_index_cache(struct lua_State *L)
 	return 1;
 }
 
+/*
+ * sys.NAME for a name this arch does not have: an error where the name is
+ * written, not "attempt to call a nil value" where it is called, so that a
+ * misspelt call is found at once.  sys.nr.NAME, nil for such a name, is the
+ * test for a call that may be missing.
+ */
+static int sys_no_such_call(struct lua_State *L)
+{
+	if (lua_type(L, 2) != LUA_TSTRING)
+		return luaL_error(L, "sys is indexed by system call names");
+	return luaL_error(L, "sys.%s: no such system call (test with sys.nr.%s)",
+			  lua_tostring(L, 2), lua_tostring(L, 2));
+}
+
 /* sys.__index(t, name): bind the named system call once, on first use. */
 static int sys_index(struct lua_State *L)
 {
 	const struct lua_syscall_name *entry = sys_index_key(L);
 
 	if (!entry)
-		return 0;
+		return sys_no_such_call(L);
 	lua_pushlightuserdata(L, (void *)entry);
 	lua_pushcclosure(L, sys_named, 1);
 	return sys_index_cache(L);

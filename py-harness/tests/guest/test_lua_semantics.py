@@ -652,8 +652,11 @@ def test_read_returns_the_last_error():
         assert b"first failure" in text
         assert os.read(st.fd, 4096) == b""
         assert os.pread(st.fd, 4096, 0) == text
+        # the text is the last call's: a success clears it
         assert st.call(0) == 0
-        assert b"first failure" in os.pread(st.fd, 4096, 0)
+        assert os.pread(st.fd, 4096, 0) == b""
+        assert st.fdinfo()["lua-last-errno"] == "0"
+        assert errno_of(st.call, 1) == errno.ENOEXEC
         assert errno_of(st.call, 2) == errno.ENOEXEC
         assert "second failure" in st.last_error()
         assert "first failure" not in st.last_error()
@@ -667,6 +670,18 @@ def test_oserror_carries_the_message():
             st.call()
         assert exc.value.errno == errno.ENOEXEC
         assert "visible in OSError" in str(exc.value)
+
+
+def test_oserror_never_carries_an_earlier_message():
+    src = "return function(k) if k == 1 then error('old failure') end return -2 end"
+    with LuaState(src) as st:
+        with pytest.raises(OSError):
+            st.call(1)
+        with pytest.raises(OSError) as exc:
+            st.call(0)
+        assert exc.value.errno == errno.ENOENT
+        assert "old failure" not in str(exc.value)
+        assert "the entry returned -2" in str(exc.value)
 
 
 def test_fdinfo_keys_and_counters():
@@ -709,8 +724,10 @@ def test_fdinfo_keys_and_counters():
         info = st.fdinfo()
         assert info["lua-last-errno"] == str(errno.ENOEXEC)
         assert "fdinfo failure" in info["lua-last-error"]
+        # the last call's: a success clears them
         st.call(0)
-        assert st.fdinfo()["lua-last-errno"] == str(errno.ENOEXEC)
+        assert st.fdinfo()["lua-last-errno"] == "0"
+        assert st.fdinfo()["lua-last-error"] == ""
 
 
 # --- privilege and sysctls --------------------------------------------------------------------

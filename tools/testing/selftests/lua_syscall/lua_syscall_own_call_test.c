@@ -167,7 +167,7 @@ TEST(dup2_releases_at_once)
 {
 	static const char script[] =
 		"return function(rfd, wfd, buf)\n"
-		"  if sys.dup2 then sys.dup2(rfd, wfd) else sys.dup3(rfd, wfd, 0) end\n"
+		"  if sys.nr.dup2 then sys.dup2(rfd, wfd) else sys.dup3(rfd, wfd, 0) end\n"
 		"  return sys.read(rfd, buf, 1)\n"
 		"end\n";
 	__u64 args[3];

@@ -252,22 +252,32 @@ static int stop_and_continue(pid_t pid)
 	return 0;
 }
 
-TEST(stop_and_continue_restart_the_nested_call)
+/*
+ * A direct read, then a nested one, each interrupted by @interrupt while
+ * it waits: both must restart and get the byte written afterwards.
+ */
+static void check_restarts(struct __test_metadata *_metadata,
+			   int (*interrupt)(pid_t pid), const char *what)
 {
 	struct blocked_reader r;
 	int nested;
 
-	if (!lua_syscall_supported())
-		SKIP(return, LUA_NOT_SUPPORTED);
 	for (nested = 0; nested <= 1; nested++) {
 		ASSERT_EQ(0, start_reader(&r, nested));
 		ASSERT_EQ(0, reader_blocks(&r));
-		ASSERT_EQ(0, stop_and_continue(r.pid));
+		ASSERT_EQ(0, interrupt(r.pid));
 		EXPECT_EQ(0, finish_reader(&r)) {
-			TH_LOG("%s read after SIGSTOP, SIGCONT: not restarted",
-			       nested ? "nested" : "direct");
+			TH_LOG("%s read after %s: not restarted",
+			       nested ? "nested" : "direct", what);
 		}
 	}
+}
+
+TEST(stop_and_continue_restart_the_nested_call)
+{
+	if (!lua_syscall_supported())
+		SKIP(return, LUA_NOT_SUPPORTED);
+	check_restarts(_metadata, stop_and_continue, "SIGSTOP, SIGCONT");
 }
 
 static int ptrace_interrupt(pid_t pid)
@@ -285,20 +295,9 @@ static int ptrace_interrupt(pid_t pid)
 
 TEST(ptrace_interrupt_restarts_the_nested_call)
 {
-	struct blocked_reader r;
-	int nested;
-
 	if (!lua_syscall_supported())
 		SKIP(return, LUA_NOT_SUPPORTED);
-	for (nested = 0; nested <= 1; nested++) {
-		ASSERT_EQ(0, start_reader(&r, nested));
-		ASSERT_EQ(0, reader_blocks(&r));
-		ASSERT_EQ(0, ptrace_interrupt(r.pid));
-		EXPECT_EQ(0, finish_reader(&r)) {
-			TH_LOG("%s read after PTRACE_INTERRUPT: not restarted",
-			       nested ? "nested" : "direct");
-		}
-	}
+	check_restarts(_metadata, ptrace_interrupt, "PTRACE_INTERRUPT");
 }
 
 /* A cgroup v2 directory of our own for one child, or NULL. */

@@ -438,6 +438,7 @@ TEST(read_and_fdinfo)
 		"  if op == 1 then for i = 1, n do end end\n"
 		"  if op == 2 then keep[#keep + 1] = string.rep('k', n) end\n"
 		"  if op == 3 then error('fdinfo failure') end\n"
+		"  if op == 4 then return -2 end\n"
 		"  return 0\n"
 		"end\n";
 	long long insns, used;
@@ -483,9 +484,42 @@ TEST(read_and_fdinfo)
 	ASSERT_EQ(0, read(fd, msg, sizeof(msg) - 1));
 	ASSERT_LT(0, lua_last_error(fd, msg, sizeof(msg)));
 	ASSERT_NE(NULL, strstr(msg, "fdinfo failure"));
-	/* a success does not clear it */
+	/* the text and errno are the last call's: a success clears them */
 	ASSERT_EQ(0, lua_call1(fd, 0));
-	ASSERT_EQ(ENOEXEC, lua_fdinfo_ll(fd, "lua-last-errno"));
+	ASSERT_EQ(0, lua_fdinfo_ll(fd, "lua-last-errno"));
+	ASSERT_EQ(0, lua_last_error(fd, msg, sizeof(msg)));
+	/* an errno the script returns replaces an earlier failure's text */
+	ASSERT_EQ(-1, lua_call1(fd, 3));
+	ASSERT_EQ(-1, lua_call1(fd, 4));
+	ASSERT_EQ(ENOENT, errno);
+	ASSERT_EQ(ENOENT, lua_fdinfo_ll(fd, "lua-last-errno"));
+	ASSERT_LT(0, lua_last_error(fd, msg, sizeof(msg)));
+	EXPECT_STREQ("the entry returned -2", msg);
+	close(fd);
+}
+
+TEST(unknown_sys_name_fails_where_it_is_named)
+{
+	static const char script[] =
+		"return function(k)\n"
+		"  if k == 1 then return sys.nr.getppdi == nil and 7 or 0 end\n"
+		"  return sys.getppdi()\n"
+		"end\n";
+	char msg[512];
+	int fd;
+
+	if (!lua_syscall_supported())
+		SKIP(return, LUA_NOT_SUPPORTED);
+	fd = lua_register(script);
+	ASSERT_LE(0, fd);
+	/* sys.nr tells a missing call without an error */
+	ASSERT_EQ(7, lua_call1(fd, 1));
+	ASSERT_EQ(-1, lua_call1(fd, 0));
+	ASSERT_EQ(ENOEXEC, errno);
+	ASSERT_LT(0, lua_last_error(fd, msg, sizeof(msg)));
+	EXPECT_NE(NULL, strstr(msg, ":3: sys.getppdi: no such system call")) {
+		TH_LOG("last error: %s", msg);
+	}
 	close(fd);
 }
 
