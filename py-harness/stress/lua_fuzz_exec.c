@@ -68,6 +68,19 @@
 #define __NR_lua_syscall 464
 #endif
 
+/* Register with a small log, so that every registration writes one. */
+static long register_script(const char *script, size_t len, unsigned int flags)
+{
+	char log[200];
+	struct lua_syscall_reg r = {
+		.script = (uintptr_t)script, .script_len = len, .flags = flags,
+		.log_buf = (uintptr_t)log, .log_size = sizeof(log),
+		.log_level = LUA_SYSCALL_LOG_WARNINGS,
+	};
+
+	return syscall(__NR_register_lua_syscall, &r, sizeof(r));
+}
+
 /* The world of a program; keep in sync with fuzz/layout.py. */
 #define FUZZ_DATA		0x20000000UL	/* read-write */
 #define FUZZ_DATA_SIZE		0x10000UL
@@ -611,8 +624,9 @@ static void do_calls(const struct program *pr, const struct params *pa,
 		set_alarm(pa->alarm_ms);
 	arm_nth(pa->nth_reg);
 	res->in_lua = 1;
-	reg = ret_of(syscall(__NR_register_lua_syscall, script,
-			     pa->reg_len < 0 ? pr->len : (size_t)pa->reg_len, pa->reg_flags));
+	reg = ret_of(register_script(script,
+				     pa->reg_len < 0 ? pr->len : (size_t)pa->reg_len,
+				     pa->reg_flags));
 	res->in_lua = 0;
 	f = disarm_nth(pa->nth_reg);
 	if (f >= 0)
@@ -902,7 +916,7 @@ static void calibrate_spin(unsigned long *insn_cur)
 	long fd;
 
 	set_sysctl("insn_limit", SPIN_BUDGET, insn_cur);
-	fd = syscall(__NR_register_lua_syscall, spin, sizeof(spin) - 1, 0);
+	fd = register_script(spin, sizeof(spin) - 1, 0);
 	if (fd < 0)
 		return;
 	cpu = thread_cpu_ns();

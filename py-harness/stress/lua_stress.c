@@ -67,9 +67,22 @@ static const char hog_script[] =
 	"  return #keep\n"
 	"end\n";
 
+/* Register with a small log, so that every registration writes one. */
+static long register_script(const char *script, size_t len, unsigned int flags)
+{
+	char log[200];
+	struct lua_syscall_reg r = {
+		.script = (uintptr_t)script, .script_len = len, .flags = flags,
+		.log_buf = (uintptr_t)log, .log_size = sizeof(log),
+		.log_level = LUA_SYSCALL_LOG_WARNINGS,
+	};
+
+	return syscall(__NR_register_lua_syscall, &r, sizeof(r));
+}
+
 static long reg(const char *script, unsigned int flags)
 {
-	long r = syscall(__NR_register_lua_syscall, script, strlen(script), flags);
+	long r = register_script(script, strlen(script), flags);
 
 	return r < 0 ? -errno : r;
 }

@@ -1,9 +1,11 @@
 """A ctypes binding of register_lua_syscall() and lua_syscall() for tests in the guest.
 
-The ABI is DESIGN.md §4: register_lua_syscall(script, len, flags) returns a `[luastate]` fd,
+The ABI is DESIGN.md §4: register_lua_syscall(&reg, sizeof(reg)) takes a struct
+lua_syscall_reg (script, flags, a log buffer, a name, budgets) and returns a `[luastate]` fd;
 lua_syscall(fd, args, nargs, flags) runs the script's entry function with `nargs` u64
-arguments. Failures raise OSError with the errno; for a call on a state the message carries
-the state's last error text, which read() on the fd returns.
+arguments. Failures raise OSError with the errno; a refused registration raises
+RegistrationError, whose message and `log` carry the kernel's registration log; for a call on
+a state the message carries the state's last error text, which read() on the fd returns.
 
     with LuaState("local n = 0 return function(k) n = n + k return n end") as st:
         st.call(5)            # -> 5
@@ -31,6 +33,8 @@ __all__ = [
     "NR_REGISTER_LUA_SYSCALL",
     "SYSCTL_DIR",
     "LuaState",
+    "Registration",
+    "RegistrationError",
     "available",
     "fdinfo",
     "is_luastate",
@@ -48,6 +52,47 @@ NR_LUA_SYSCALL = 464
 # include/uapi/linux/lua_syscall.h
 LUA_SYSCALL_CLOEXEC = 0x1
 LUA_SYSCALL_MAX_ARGS = 16
+LUA_SYSCALL_LOG_ERRORS = 1
+LUA_SYSCALL_LOG_WARNINGS = 2
+LUA_SYSCALL_NAME_MAX = 32
+LUA_SYSCALL_REG_SIZE_VER0 = 72
+
+
+class LuaSyscallReg(ctypes.Structure):
+    """struct lua_syscall_reg."""
+
+    _fields_ = [
+        ("script", ctypes.c_uint64),
+        ("script_len", ctypes.c_uint64),
+        ("flags", ctypes.c_uint64),
+        ("log_buf", ctypes.c_uint64),
+        ("log_size", ctypes.c_uint32),
+        ("log_level", ctypes.c_uint32),
+        ("log_true_size", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+        ("name", ctypes.c_uint64),
+        ("insn_limit", ctypes.c_uint64),
+        ("mem_limit", ctypes.c_uint64),
+    ]
+
+
+assert ctypes.sizeof(LuaSyscallReg) == LUA_SYSCALL_REG_SIZE_VER0
+
+
+class RegistrationError(OSError):
+    """A refused registration: the errno, and the kernel's log (empty without one)."""
+
+    def __init__(self, err: int, log: str) -> None:
+        detail = log.strip().replace("\n", "; ")
+        super().__init__(err, f"{os.strerror(err)}: {detail}" if detail else os.strerror(err))
+        self.log = log
+
+
+class Registration:
+    """What the last register() call with a log left: the log and the size it needed."""
+
+    log: str = ""
+    log_true_size: int = 0
 
 SYSCTL_DIR = Path("/proc/sys/kernel/lua_syscall")
 ANON_INODE_NAME = "anon_inode:[luastate]"
@@ -80,25 +125,47 @@ def _script_pointer(script: Script | Pointer) -> tuple[ctypes.c_void_p, int | No
     return ctypes.c_void_p(script), None, None
 
 
-def register(script: Script | Pointer, flags: int = 0, length: int | None = None) -> int:
-    """register_lua_syscall(): the new fd, or OSError.
+def register(script: Script | Pointer, flags: int = 0, length: int | None = None, *,
+             log_level: int = LUA_SYSCALL_LOG_WARNINGS, log_size: int = 4096,
+             name: str | None = None, insn_limit: int = 0, mem_limit: int = 0,
+             result: Registration | None = None) -> int:
+    """register_lua_syscall(): the new fd, or RegistrationError (an OSError) with the log.
 
     script is Lua source (str or bytes), or a raw address (int, None for NULL). length defaults
-    to the source's length; it must be given for a raw address. Registration failures have no
-    fd, so the OSError carries only the errno.
+    to the source's length; it must be given for a raw address. log_level 0 (or log_size 0)
+    asks for no log; result, if given, receives the log of a successful registration (its
+    warnings).
     """
     ptr, natural, keep = _script_pointer(script)
     if length is None:
         if natural is None:
             raise ValueError("length is required with a raw script address")
         length = natural
-    ret = _syscall(ctypes.c_long(NR_REGISTER_LUA_SYSCALL), ptr,
-                   ctypes.c_size_t(length & _U64_MASK), ctypes.c_ulong(flags & _U64_MASK))
+    reg = LuaSyscallReg(script=ptr.value or 0, script_len=length & _U64_MASK,
+                        flags=flags & _U64_MASK, insn_limit=insn_limit, mem_limit=mem_limit)
+    log = None
+    if log_level and log_size:
+        log = ctypes.create_string_buffer(log_size)
+        reg.log_buf, reg.log_size, reg.log_level = ctypes.addressof(log), log_size, log_level
+    name_buf = None
+    if name is not None:
+        name_buf = ctypes.create_string_buffer(name.encode())
+        reg.name = ctypes.addressof(name_buf)
+    ret = raw_register(ctypes.addressof(reg), ctypes.sizeof(reg))
     err = ctypes.get_errno()
-    del keep
+    del keep, name_buf
+    text = log.value.decode(errors="replace") if log is not None else ""
+    if result is not None:
+        result.log, result.log_true_size = text, reg.log_true_size
     if ret == -1:
-        _raise(err)
+        raise RegistrationError(err, text)
     return int(ret)
+
+
+def raw_register(reg: Pointer, size: int) -> int:
+    """The system call itself: register_lua_syscall(reg, size); -1 with ctypes' errno set."""
+    return int(_syscall(ctypes.c_long(NR_REGISTER_LUA_SYSCALL), ctypes.c_void_p(reg),
+                        ctypes.c_size_t(size & _U64_MASK)))
 
 
 def lua_syscall(fd: int, args: Sequence[int] | Pointer = (), nargs: int | None = None,
@@ -210,9 +277,12 @@ class LuaState:
     the fd on exit, as does close().
     """
 
-    def __init__(self, script: Script, flags: int = 0) -> None:
+    def __init__(self, script: Script, flags: int = 0, *, name: str | None = None,
+                 insn_limit: int = 0, mem_limit: int = 0) -> None:
         self._fd: int | None = None
-        self._fd = register(script, flags)
+        self.registration = Registration()
+        self._fd = register(script, flags, name=name, insn_limit=insn_limit,
+                            mem_limit=mem_limit, result=self.registration)
 
     @property
     def fd(self) -> int:

@@ -36,6 +36,13 @@ EXEMPTIONS = (
     Exemption("CAMELCASE", r"^(kernel/lua/|include/linux/lua_runtime\.h)",
               r"<(lua[A-Z]?_\w+|l_\w+|getCcalls)>",
               "identifiers of the imported Lua core's C API (lua.h, lauxlib.h, luaconf.h)"),
+    Exemption("CAMELCASE", r"^kernel/lua/lua_chunk_check\.c$",
+              r"<(TString|Proto|OpCode|Instruction|TValue|testAMode|ttisLclosure|clLvalue)>",
+              "the registration lint reads the imported core's compiled functions through "
+              "its internal types and macros (lobject.h, lopcodes.h), by their upstream names"),
+    Exemption("MACRO_ARG_REUSE", r"^tools/lib/lua_syscall/lua_syscall\.c$", r"'(opts|field)'",
+              "OPT(opts, field) reads a field of a caller's sized options struct only when the "
+              "caller's struct has it (libbpf's OPTS_GET); both arguments are names"),
     Exemption("FILE_PATH_CHANGES", r"", r"",
               "MAINTAINERS comes last in the series, as the series plan orders; "
               "its entry covers every file the earlier patches add"),

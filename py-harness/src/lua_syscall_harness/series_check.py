@@ -118,8 +118,13 @@ def build_commit(wt: Path, commit: str, configs: dict[str, Path],
 
 
 # Through the raw syscall, as a program built against the commit's own headers would.
-_SMOKE_PY = ("python3 -c 'import ctypes; s=b\"return function(a) return a + 1 end\"; "
-             "l=ctypes.CDLL(None, use_errno=True); fd=l.syscall(463, s, len(s), 0); "
+# register_lua_syscall(&reg, 72) since its argument became a struct, (script, len, flags)
+# before: each refuses the other's arguments, so the smoke test tries both.
+_SMOKE_PY = ("python3 -c 'import ctypes; s=ctypes.create_string_buffer("
+             "b\"return function(a) return a + 1 end\"); n=len(s.value); "
+             "l=ctypes.CDLL(None, use_errno=True); "
+             "r=(ctypes.c_uint64*9)(ctypes.addressof(s), n); fd=l.syscall(463, r, 72); "
+             "fd=fd if fd >= 0 else l.syscall(463, s, n, 0); "
              "a=(ctypes.c_uint64*1)(41); print(\"lua_syscall:\", l.syscall(464, fd, a, 1, 0))'")
 _SMOKE_COMMAND = {"x86_64": _SMOKE_PY, "arm64": f"{arm64.GUEST_MOUNT}/lua_smoke"}
 

@@ -35,7 +35,7 @@ return function(k)
 end
 """
 
-FDINFO_KEYS = ("lua-invocations", "lua-nested-syscalls", "lua-instructions", "lua-mem-used",
+FDINFO_KEYS = ("lua-name", "lua-invocations", "lua-nested-syscalls", "lua-instructions", "lua-mem-used",
                "lua-mem-limit", "lua-insn-limit", "lua-last-errno", "lua-last-error")
 
 
@@ -682,6 +682,21 @@ def test_oserror_never_carries_an_earlier_message():
         assert exc.value.errno == errno.ENOENT
         assert "old failure" not in str(exc.value)
         assert "the entry returned -2" in str(exc.value)
+
+
+def test_registration_log_reaches_the_caller():
+    """A refused script's log is in the exception; a registered one's warnings in the state."""
+    with pytest.raises(binding.RegistrationError) as exc:
+        LuaState("local x = 1\nreturn function() return 1.5 end")
+    assert exc.value.errno == errno.EINVAL
+    assert exc.value.log == "script:2: error: malformed number near '1.5'\n"
+    assert "script:2: error: malformed number" in str(exc.value)
+    with LuaState("return function()\n return sys.getppdi()\nend", name="w") as st:
+        assert st.registration.log == "w:2: warning: sys.getppdi: no such system call\n"
+        assert st.fdinfo()["lua-name"] == "w"
+        with pytest.raises(OSError) as call_exc:
+            st.call()
+        assert "w:2: sys.getppdi: no such system call" in str(call_exc.value)
 
 
 def test_fdinfo_keys_and_counters():

@@ -20,9 +20,19 @@ int main(void)
 {
 	static const char script[] = "return function(a) return a + 1 end";
 	uint64_t args[1] = { 41 };
+	uint64_t reg[9] = { 0 };	/* struct lua_syscall_reg, 72 bytes */
 	long fd, ret;
 
-	fd = syscall(NR_REGISTER_LUA_SYSCALL, script, strlen(script), 0);
+	/*
+	 * register_lua_syscall(&reg, sizeof(reg)) since the series made its
+	 * argument a struct, (script, len, flags) before: each refuses the
+	 * other's arguments with EINVAL.
+	 */
+	reg[0] = (uintptr_t)script;
+	reg[1] = strlen(script);
+	fd = syscall(NR_REGISTER_LUA_SYSCALL, reg, sizeof(reg));
+	if (fd < 0 && errno == EINVAL)
+		fd = syscall(NR_REGISTER_LUA_SYSCALL, script, strlen(script), 0);
 	if (fd < 0) {
 		printf("register_lua_syscall: %s\n", strerror(errno));
 		return 1;
