@@ -14,8 +14,10 @@
  */
 #include <linux/anon_inodes.h>
 #include <linux/array_size.h>
+#include <linux/atomic.h>
 #include <linux/capability.h>
 #include <linux/compat.h>
+#include <linux/ctype.h>
 #include <linux/err.h>
 #include <linux/errno.h>
 #include <linux/file.h>
@@ -36,6 +38,7 @@
 #include "lua.h"
 #include "lauxlib.h"
 #include "lua_syscall_libs.h"
+#include "lua_syscall_log.h"
 
 /* The entry lives in this slot of the state's main stack, for its life. */
 #define LUASTATE_ENTRY_INDEX	1
@@ -57,6 +60,13 @@ static unsigned int sysctl_unprivileged_register;
 static unsigned long sysctl_mem_limit = LUA_RUNTIME_DEFAULT_MEM;
 static unsigned long sysctl_insn_limit = LUA_RUNTIME_DEFAULT_INSNS;
 static unsigned long sysctl_max_script_len = 64 * 1024;
+
+/* States are numbered from 1 in the order they are created. */
+static atomic64_t luastate_ids = ATOMIC64_INIT(0);
+
+/* The least budgets a state may have: the sysctls' minimums too. */
+#define LUASTATE_MIN_MEM	(64 * 1024)
+#define LUASTATE_MIN_INSNS	1000
 
 /*
  * One call at a time runs a state: LUASTATE_RUNNING in flags is its lock.
@@ -81,6 +91,7 @@ struct luastate {
 	int last_errno;
 	char last_error[LUA_RUNTIME_ERRLEN];
 	struct lua_runtime_stats stats;
+	char name[LUA_SYSCALL_NAME_MAX];	/* set before the fd exists */
 };
 
 static const struct file_operations luastate_fops;
@@ -147,6 +158,9 @@ static void luastate_show_fdinfo(struct seq_file *m, struct file *file)
 	strscpy(msg, ls->last_error, sizeof(msg));
 	spin_unlock(&ls->info_lock);
 
+	/* Letters, digits and "_.-" only: no escaping needed. */
+	seq_printf(m, "lua-id:\t%llu\n", ls->ctx.id);
+	seq_printf(m, "lua-name:\t%s\n", ls->name);
 	seq_printf(m, "lua-invocations:\t%llu\n", invocations);
 	seq_printf(m, "lua-nested-syscalls:\t%llu\n", nested_calls);
 	seq_printf(m, "lua-instructions:\t%llu\n", stats.insns);
@@ -251,111 +265,329 @@ static int luastate_open_libs(struct lua_State *L, void *arg)
 	return 0;
 }
 
+/* The chunk's name in Lua's messages: the state's, or "script". */
+static const char *luastate_chunk_name(const struct luastate *ls)
+{
+	return ls->name[0] ? ls->name : "script";
+}
+
+struct luastate_warnings {
+	struct lua_syscall_log *log;
+	const char *chunk;
+	unsigned int n;
+};
+
+static void luastate_warn_name(void *arg, int line, const char *table,
+			       const char *name)
+{
+	struct luastate_warnings *w = arg;
+	bool call = !strcmp(table, "sys");
+
+	if (w->n++ < LUA_SYSCALL_LOG_MAX_WARNINGS)
+		lua_syscall_log(w->log, LUA_SYSCALL_LOG_WARNINGS,
+				"%s:%d: warning: %s.%s: no such %s", w->chunk,
+				line, table, name,
+				call ? "system call" : "constant");
+}
+
+static void luastate_check_chunk(struct luastate *ls,
+				 struct lua_syscall_log *log)
+{
+	struct luastate_warnings w = {
+		.log = log, .chunk = luastate_chunk_name(ls),
+	};
+
+	if (log->level < LUA_SYSCALL_LOG_WARNINGS)
+		return;
+	lua_syscall_check_chunk(lua_runtime_state(ls->rt),
+				luastate_warn_name, &w);
+	if (w.n > LUA_SYSCALL_LOG_MAX_WARNINGS)
+		lua_syscall_log(log, LUA_SYSCALL_LOG_WARNINGS,
+				"%s: warning: %u more unknown names",
+				w.chunk, w.n - LUA_SYSCALL_LOG_MAX_WARNINGS);
+}
+
+/*
+ * Lua's messages start with "chunk:line:" when they have a place: the log
+ * says "chunk:line: error: message", as compilers do, and "chunk: error:
+ * message" without one.
+ */
+static void luastate_log_error(const struct luastate *ls,
+			       struct lua_syscall_log *log, const char *msg)
+{
+	const char *chunk = luastate_chunk_name(ls);
+	size_t len = strlen(chunk);
+	const char *rest;
+
+	if (!strncmp(msg, chunk, len) && msg[len] == ':' &&
+	    isdigit(msg[len + 1])) {
+		rest = msg + len + 1;
+		while (isdigit(*rest))
+			rest++;
+		if (rest[0] == ':' && rest[1] == ' ') {
+			lua_syscall_log(log, LUA_SYSCALL_LOG_ERRORS,
+					"%.*s: error: %s", (int)(rest - msg),
+					msg, rest + 2);
+			return;
+		}
+	}
+	lua_syscall_log(log, LUA_SYSCALL_LOG_ERRORS, "%s: error: %s", chunk,
+			msg);
+}
+
 /* Compile and run the chunk; leave its entry at LUASTATE_ENTRY_INDEX. */
-static int luastate_load(struct luastate *ls, const char *script, size_t len)
+static int luastate_load(struct luastate *ls, const char *script, size_t len,
+			 struct lua_syscall_log *log)
 {
 	struct lua_State *L = lua_runtime_state(ls->rt);
+	char chunk[LUA_SYSCALL_NAME_MAX + 1];
+	const char *msg;
 	int err;
 
 	err = lua_runtime_cpcall(ls->rt, luastate_open_libs, &ls->ctx);
 	if (err)
-		return err;
-	err = lua_runtime_load(ls->rt, script, len, "=script");
+		goto fail;
+	snprintf(chunk, sizeof(chunk), "=%s", luastate_chunk_name(ls));
+	err = lua_runtime_load(ls->rt, script, len, chunk);
 	if (err)
-		return err;
+		goto fail;
+	luastate_check_chunk(ls, log);
+
 	lua_syscall_ctx_begin(&ls->ctx);
 	err = lua_runtime_pcall(ls->rt, 0, 1);
 	if (!err && ls->ctx.abort_errno)
 		lua_pop(L, 1);
-	err = lua_syscall_ctx_end(&ls->ctx, err, NULL);
-	if (err)
+	msg = lua_runtime_last_error(ls->rt);
+	err = lua_syscall_ctx_end(&ls->ctx, err, &msg);
+	if (err) {
+		luastate_log_error(ls, log, msg);
 		return err;
+	}
 	if (lua_type(L, -1) != LUA_TFUNCTION) {
+		lua_syscall_log(log, LUA_SYSCALL_LOG_ERRORS,
+				"%s: error: the chunk returned %s, not a function (the entry)",
+				luastate_chunk_name(ls),
+				lua_typename(L, lua_type(L, -1)));
 		lua_pop(L, 1);
 		return -EINVAL;
 	}
 	WARN_ON_ONCE(lua_gettop(L) != LUASTATE_ENTRY_INDEX);
 	return 0;
+
+fail:
+	luastate_log_error(ls, log, lua_runtime_last_error(ls->rt));
+	return err;
 }
 
-static int do_register(const char __user *uscript, size_t len,
-		       unsigned int flags, int *exit_signal)
+/* A budget asked for: 0 for the sysctl's, which is also the most. */
+static int luastate_budget(struct lua_syscall_log *log, const char *field,
+			   u64 *val, unsigned long min, unsigned long max)
+{
+	if (!*val) {
+		*val = max;
+		return 0;
+	}
+	if (*val >= min && *val <= max)
+		return 0;
+	lua_syscall_log(log, LUA_SYSCALL_LOG_ERRORS,
+			"error: %s %llu: outside %lu..%lu (kernel.lua_syscall.%s)",
+			field, *val, min, max, field);
+	return -EINVAL;
+}
+
+static bool luastate_name_valid(const char *name)
+{
+	for (; *name; name++)
+		if (!isalnum(*name) && !strchr("_.-", *name))
+			return false;
+	return true;
+}
+
+static int luastate_get_name(struct luastate *ls, struct lua_syscall_log *log,
+			     u64 uname)
+{
+	long n;
+
+	if (!uname)
+		return 0;
+	n = strncpy_from_user(ls->name, u64_to_user_ptr(uname),
+			      sizeof(ls->name));
+	if (n < 0)
+		return n;
+	if (n == sizeof(ls->name) || !luastate_name_valid(ls->name)) {
+		ls->name[0] = '\0';
+		lua_syscall_log(log, LUA_SYSCALL_LOG_ERRORS,
+				"error: name: at most %d letters, digits, '_', '.' or '-'",
+				LUA_SYSCALL_NAME_MAX - 1);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The arguments that need no state, with their reasons in the log. */
+static int luastate_check_reg(const struct lua_syscall_reg *reg,
+			      struct lua_syscall_log *log)
+{
+	unsigned long max_len = READ_ONCE(sysctl_max_script_len);
+
+	if (reg->flags & ~(u64)LUA_SYSCALL_CLOEXEC) {
+		lua_syscall_log(log, LUA_SYSCALL_LOG_ERRORS,
+				"error: flags: unknown bits %#llx",
+				reg->flags & ~(u64)LUA_SYSCALL_CLOEXEC);
+		return -EINVAL;
+	}
+	if (!reg->script_len) {
+		lua_syscall_log(log, LUA_SYSCALL_LOG_ERRORS,
+				"error: script_len is 0");
+		return -EINVAL;
+	}
+	if (!may_register()) {
+		lua_syscall_log(log, LUA_SYSCALL_LOG_ERRORS,
+				"error: registration needs CAP_SYS_ADMIN (kernel.lua_syscall.unprivileged_register)");
+		return -EPERM;
+	}
+	if (reg->script_len > max_len) {
+		lua_syscall_log(log, LUA_SYSCALL_LOG_ERRORS,
+				"error: script_len %llu: above %lu (kernel.lua_syscall.max_script_len)",
+				reg->script_len, max_len);
+		return -E2BIG;
+	}
+	return 0;
+}
+
+static struct luastate *luastate_create(const struct lua_syscall_reg *reg,
+					const char *script,
+					struct lua_syscall_log *log,
+					int *exit_signal)
 {
 	struct lua_runtime_limits limits;
+	u64 insn_limit = reg->insn_limit, mem_limit = reg->mem_limit;
 	struct luastate *ls;
-	struct file *file;
-	char *script;
-	int err, fd;
+	int err;
 
-	if (flags & ~LUA_SYSCALL_CLOEXEC)
-		return -EINVAL;
-	if (in_compat_syscall())
-		return -EOPNOTSUPP;
-	if (!len)
-		return -EINVAL;
-	if (!may_register())
-		return -EPERM;
-	if (len > READ_ONCE(sysctl_max_script_len))
-		return -E2BIG;
+	err = luastate_budget(log, "insn_limit", &insn_limit,
+			      LUASTATE_MIN_INSNS, READ_ONCE(sysctl_insn_limit));
+	if (!err)
+		err = luastate_budget(log, "mem_limit", &mem_limit,
+				      LUASTATE_MIN_MEM,
+				      READ_ONCE(sysctl_mem_limit));
+	if (err)
+		return ERR_PTR(err);
 
-	script = vmemdup_user(uscript, len);
-	if (IS_ERR(script))
-		return PTR_ERR(script);
-
-	err = -ENOMEM;
 	ls = kzalloc(sizeof(*ls), GFP_KERNEL_ACCOUNT);
 	if (!ls)
-		goto out_script;
+		return ERR_PTR(-ENOMEM);
 	spin_lock_init(&ls->info_lock);
-	limits.mem_limit = READ_ONCE(sysctl_mem_limit);
-	limits.insn_limit = READ_ONCE(sysctl_insn_limit);
+	ls->ctx.id = atomic64_inc_return(&luastate_ids);
+	ls->ctx.name = ls->name;
+	err = luastate_get_name(ls, log, reg->name);
+	if (err)
+		goto fail;
+	limits.mem_limit = mem_limit;
+	limits.insn_limit = insn_limit;
 	ls->rt = lua_runtime_create(&limits);
 	if (IS_ERR(ls->rt)) {
 		err = PTR_ERR(ls->rt);
-		goto out_state;
+		goto fail;
 	}
 	ls->ctx.rt = ls->rt;
-
-	err = luastate_load(ls, script, len);
+	err = luastate_load(ls, script, reg->script_len, log);
 	*exit_signal = ls->ctx.exit_signal;
 	if (err)
-		goto out_state;
+		goto fail;
 	lua_runtime_get_stats(ls->rt, &ls->stats);
 	ls->nested_calls = ls->ctx.nested;
+	return ls;
+
+fail:
+	luastate_free(ls);
+	return ERR_PTR(err);
+}
+
+static int luastate_install(struct luastate *ls, u64 flags)
+{
+	struct file *file;
+	int fd;
 
 	fd = get_unused_fd_flags(flags & LUA_SYSCALL_CLOEXEC ? O_CLOEXEC : 0);
-	if (fd < 0) {
-		err = fd;
-		goto out_state;
-	}
+	if (fd < 0)
+		return fd;
 	/* A file of its own, so that LSMs can label the state. */
 	file = anon_inode_create_getfile("[luastate]", &luastate_fops, ls,
 					 O_RDWR, NULL);
 	if (IS_ERR(file)) {
 		put_unused_fd(fd);
-		err = PTR_ERR(file);
-		goto out_state;
+		return PTR_ERR(file);
 	}
 	/* pread(fd, buf, n, 0) re-reads the last error. */
 	file->f_mode |= FMODE_PREAD;
 	fd_install(fd, file);
-	kvfree(script);
 	return fd;
+}
 
-out_state:
-	luastate_free(ls);
-out_script:
+static int do_register(struct lua_syscall_reg __user *ureg, size_t usize,
+		       int *exit_signal)
+{
+	struct lua_syscall_log log;
+	struct lua_syscall_reg reg;
+	struct luastate *ls = NULL;
+	char *script = NULL;
+	int err, ret;
+
+	BUILD_BUG_ON(sizeof(reg) != LUA_SYSCALL_REG_SIZE_VER0);
+	if (in_compat_syscall())
+		return -EOPNOTSUPP;
+	if (usize < LUA_SYSCALL_REG_SIZE_VER0)
+		return -EINVAL;
+	if (usize > PAGE_SIZE)
+		return -E2BIG;
+	err = copy_struct_from_user(&reg, sizeof(reg), ureg, usize);
+	if (err)
+		return err;
+	/* First what the log needs: every other refusal is explained in it. */
+	if (reg.log_level > LUA_SYSCALL_LOG_WARNINGS || reg.reserved ||
+	    !reg.log_buf != !reg.log_size || (reg.log_level && !reg.log_buf))
+		return -EINVAL;
+	err = lua_syscall_log_init(&log, reg.log_level, reg.log_size);
+	if (err)
+		return err;
+
+	err = luastate_check_reg(&reg, &log);
+	if (err)
+		goto out;
+	script = vmemdup_user(u64_to_user_ptr(reg.script), reg.script_len);
+	if (IS_ERR(script)) {
+		err = PTR_ERR(script);
+		script = NULL;
+		goto out;
+	}
+	ls = luastate_create(&reg, script, &log, exit_signal);
+	if (IS_ERR(ls)) {
+		err = PTR_ERR(ls);
+		ls = NULL;
+		goto out;
+	}
+out:
 	kvfree(script);
+	ret = lua_syscall_log_copy_out(&log, u64_to_user_ptr(reg.log_buf),
+				       &ureg->log_true_size);
+	lua_syscall_log_free(&log);
+	if (!err)
+		err = ret;
+	if (!err)
+		err = luastate_install(ls, reg.flags);
+	if (err < 0 && ls)
+		luastate_free(ls);
 	return err;
 }
 
-SYSCALL_DEFINE3(register_lua_syscall, const char __user *, script, size_t, len,
-		unsigned int, flags)
+SYSCALL_DEFINE2(register_lua_syscall, struct lua_syscall_reg __user *, reg,
+		size_t, size)
 {
 	int exit_signal = 0;
 	int ret;
 
-	ret = do_register(script, len, flags, &exit_signal);
+	ret = do_register(reg, size, &exit_signal);
 	/* A seccomp verdict that killed the thread, now unwound. */
 	if (exit_signal)
 		do_exit(exit_signal);
@@ -528,7 +760,7 @@ static struct ctl_table lua_syscall_sysctls[] = {
 		.maxlen		= sizeof(unsigned long),
 		.mode		= 0644,
 		.proc_handler	= proc_doulongvec_minmax,
-		.extra1		= &(unsigned long){ 64 * 1024 },
+		.extra1		= &(unsigned long){ LUASTATE_MIN_MEM },
 		.extra2		= &(unsigned long){ 256 * 1024 * 1024 },
 	},
 	{
@@ -537,7 +769,7 @@ static struct ctl_table lua_syscall_sysctls[] = {
 		.maxlen		= sizeof(unsigned long),
 		.mode		= 0644,
 		.proc_handler	= proc_doulongvec_minmax,
-		.extra1		= &(unsigned long){ 1000 },
+		.extra1		= &(unsigned long){ LUASTATE_MIN_INSNS },
 		/*
 		 * About a second of a CPU: a call is checked, and may be
 		 * rescheduled, every few hundred instructions, but a longer

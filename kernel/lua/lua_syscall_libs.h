@@ -32,6 +32,8 @@
  * @abort_msg: the message that goes with @abort_errno
  * @exit_signal: seccomp killed the calling thread: do_exit() with this
  *	signal once unwound
+ * @id: the state's identity, for the tracepoint and fdinfo
+ * @name: the state's name, "" without one
  * @nested: nested system calls made by all calls of the state so far
  * @frame_ready: @frame holds the running call's user register frame
  * @frame: the register frame of the nested system calls: a copy of the
@@ -42,6 +44,8 @@ struct lua_syscall_ctx {
 	int abort_errno;
 	char abort_msg[LUA_SYSCALL_ABORT_MSGLEN];
 	int exit_signal;
+	u64 id;
+	const char *name;
 	u64 nested;
 	bool frame_ready;
 	struct pt_regs frame;
@@ -90,5 +94,14 @@ static inline void lua_syscall_check_running(struct lua_State *L,
 
 int lua_syscall_open_sys(struct lua_State *L);
 int lua_syscall_open_mem(struct lua_State *L);
+
+int lua_syscall_open_sysconst(struct lua_State *L);
+
+bool lua_syscall_sys_has(const char *name);
+bool lua_syscall_sysconst_has(const char *name);
+int lua_syscall_check_chunk(struct lua_State *L,
+			    void (*warn)(void *arg, int line,
+					 const char *table, const char *name),
+			    void *arg);
 
 #endif /* _KERNEL_LUA_SYSCALL_LIBS_H */

@@ -62,7 +62,7 @@ static int sys_do(struct lua_State *L, unsigned int nr, int first)
 	ret = lua_nested_syscall(&ctx->frame, nr, args, &verdict);
 	/* Counted and traced like any other call, a killed one included. */
 	ctx->nested++;
-	trace_lua_syscall_nested(nr, args, ret);
+	trace_lua_syscall_nested(ctx->id, ctx->name, nr, args, ret);
 	if (unlikely(verdict.killed)) {
 		ctx->exit_signal = verdict.exit_signal;
 		lua_syscall_abort(L, ctx, -EINTR,
@@ -107,6 +107,18 @@ static const struct lua_syscall_name *sys_lookup(const char *name)
 {
 	return bsearch(name, sys_names, ARRAY_SIZE(sys_names),
 		       sizeof(sys_names[0]), name_cmp);
+}
+
+/**
+ * lua_syscall_sys_has() - whether sys.NAME is something
+ * @name: the NAME
+ *
+ * Return: true for a system call of this arch and the library's own fields.
+ */
+bool lua_syscall_sys_has(const char *name)
+{
+	return sys_lookup(name) || !strcmp(name, "call") ||
+	       !strcmp(name, "nr") || !strcmp(name, "const");
 }
 
 /* The system call named by the key of an __index(t, key) call, or NULL. */
@@ -176,6 +188,9 @@ int lua_syscall_open_sys(struct lua_State *L)
 	lua_setfield(L, -2, "__index");
 	lua_setmetatable(L, -2);
 	lua_setfield(L, -2, "nr");
+
+	lua_syscall_open_sysconst(L);		/* sys.const */
+	lua_setfield(L, -2, "const");
 
 	lua_newtable(L);			/* metatable of sys */
 	lua_pushcfunction(L, sys_index);

@@ -37,7 +37,7 @@ EXEMPTIONS = (
               r"<(lua[A-Z]?_\w+|l_\w+|getCcalls)>",
               "identifiers of the imported Lua core's C API (lua.h, lauxlib.h, luaconf.h)"),
     Exemption("CAMELCASE", r"^kernel/lua/lua_chunk_check\.c$",
-              r"<(TString|Proto|OpCode|Instruction|TValue|testAMode|ttisLclosure|clLvalue)>",
+              r"<(TString|Proto|OpCode|Instruction|TValue|Upvaldesc|testAMode|ttisLclosure|clLvalue)>",
               "the registration lint reads the imported core's compiled functions through "
               "its internal types and macros (lobject.h, lopcodes.h), by their upstream names"),
     Exemption("MACRO_ARG_REUSE", r"^tools/lib/lua_syscall/lua_syscall\.c$", r"'(opts|field)'",

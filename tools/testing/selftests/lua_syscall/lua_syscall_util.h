@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Helpers shared by the lua_syscall selftests.
+ * Helpers shared by the lua_syscall selftests, on top of the library that
+ * applications use (tools/lib/lua_syscall).
  *
  * Every test starts with lua_syscall_supported() and skips, rather than
  * fails, on a kernel without the syscalls (ENOSYS).
@@ -22,18 +23,7 @@
 
 #include <linux/types.h>
 
-#ifdef __has_include
-#if __has_include("linux/lua_syscall.h")
-#include <linux/lua_syscall.h>
-#endif
-#endif
-
-#ifndef LUA_SYSCALL_CLOEXEC
-#define LUA_SYSCALL_CLOEXEC	0x1
-#endif
-#ifndef LUA_SYSCALL_MAX_ARGS
-#define LUA_SYSCALL_MAX_ARGS	16
-#endif
+#include "lua_syscall.h"
 
 #ifndef __NR_register_lua_syscall
 #define __NR_register_lua_syscall	463
@@ -49,39 +39,26 @@
 /* Far past the end of user space on every 64-bit architecture. */
 #define LUA_KERNEL_ADDR		((void *)(uintptr_t)0xffffffff81000000ULL)
 
+/* The system call itself, for the tests of its ABI. */
+static inline int sys_register_lua_syscall_raw(const void *reg, size_t size)
+{
+	return syscall(__NR_register_lua_syscall, reg, size);
+}
+
 static inline int sys_register_lua_syscall(const void *script, size_t len,
 					   unsigned int flags)
 {
-	return syscall(__NR_register_lua_syscall, script, len, flags);
+	struct lua_syscall_opts opts = {
+		.sz = sizeof(opts), .flags = flags,
+	};
+
+	return lua_syscall_register(script, len, &opts);
 }
 
 static inline long sys_lua_syscall(int fd, const __u64 *args,
 				   unsigned int nargs, unsigned int flags)
 {
 	return syscall(__NR_lua_syscall, fd, args, nargs, flags);
-}
-
-/*
- * Registers a trivial script and checks that the fd is a [luastate]:
- * mainline has since given these numbers to other syscalls.  Without
- * CAP_SYS_ADMIN registration may fail: then the sysctls tell.
- */
-static inline bool lua_syscall_supported(void)
-{
-	static const char probe[] = "return function() end";
-	char path[64], link[64] = "";
-	int fd;
-
-	fd = sys_register_lua_syscall(probe, sizeof(probe) - 1,
-				      LUA_SYSCALL_CLOEXEC);
-	if (fd < 0)
-		return errno != ENOSYS && access(LUA_SYSCTL_DIR, F_OK) == 0;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	if (readlink(path, link, sizeof(link) - 1) < 0 ||
-	    strcmp(link, LUA_STATE_LINK))
-		return false;	/* not ours: leave that fd alone */
-	close(fd);
-	return true;
 }
 
 static inline int lua_register(const char *script)
@@ -115,10 +92,7 @@ static inline int lua_errno(long ret)
 /* The last error text of a state, NUL-terminated; its length or -1. */
 static inline ssize_t lua_last_error(int fd, char *buf, size_t size)
 {
-	ssize_t n = pread(fd, buf, size - 1, 0);
-
-	buf[n < 0 ? 0 : n] = '\0';
-	return n;
+	return lua_syscall_last_error(fd, buf, size);
 }
 
 /* The value of "key:" in /proc/self/fdinfo/<fd>; 0 on success. */
