@@ -19,7 +19,7 @@ DESCRIPTIONS = REPO_ROOT / "syzkaller" / "lua_syscall.txt"
 UAPI = REPO_ROOT / "include" / "uapi" / "linux" / "lua_syscall.h"
 BUILTINS = {"int8", "int16", "int32", "int64", "intptr", "ptr", "ptr64", "string", "stringnoz",
             "array", "len", "bytesize", "flags", "const", "fd", "buffer", "in", "out", "inout"}
-ARITY = {"register_lua_syscall": 3, "lua_syscall": 4, "read": 3, "pread64": 4}
+ARITY = {"register_lua_syscall": 2, "lua_syscall": 4, "read": 3, "pread64": 4}
 _SYSCALL = re.compile(r"^(\w+)(\$\w+)?\((.*)\)\s*(\w+)?$")
 _WORD = re.compile(r"[A-Za-z_]\w*")
 
@@ -119,3 +119,20 @@ def test_sample_scripts_are_quoted_lua_or_the_binary_signature():
     assert len(values) >= 15
     for text, hexed in values:
         assert text or hexed.startswith("1b4c7561")
+
+
+def _struct_fields(text: str, start: str) -> list[str]:
+    body = text.split(start, 1)[1].split("}", 1)[0]
+    return [m.group(1) for ln in body.splitlines()
+            if (m := re.match(r"^\s*(?:__\w+\s+)?(\w+)[\s;]", ln.strip() + " "))
+            and not ln.strip().startswith(("/*", "*"))]
+
+
+def test_registration_structs_follow_the_uapi_struct():
+    uapi = _struct_fields(UAPI.read_text(), "struct lua_syscall_reg {")
+    text = DESCRIPTIONS.read_text()
+    assert uapi[:3] == ["script", "script_len", "flags"], uapi
+    for name in ("lua_syscall_reg {", "lua_syscall_reg_random {"):
+        fields = [ln.split("\t")[1] for ln in text.split("\n" + name, 1)[1].split("}", 1)[0]
+                  .splitlines() if ln.startswith("\t")]
+        assert fields == uapi, (name, fields, uapi)
