@@ -1,30 +1,29 @@
-"""A ctypes binding of register_lua_syscall() and lua_syscall() for tests in the guest.
+"""The guest tests' binding of register_lua_syscall() and lua_syscall(), on the lua_syscall package.
 
-The ABI is DESIGN.md §4: register_lua_syscall(&reg, sizeof(reg)) takes a struct
-lua_syscall_reg (script, flags, a log buffer, a name, budgets) and returns a `[luastate]` fd;
-lua_syscall(fd, args, nargs, flags) runs the script's entry function with `nargs` u64
-arguments. Failures raise OSError with the errno; a refused registration raises
-RegistrationError, whose message and `log` carry the kernel's registration log; for a call on
-a state the message carries the state's last error text, which read() on the fd returns.
+The applications' package (python/, `import lua_syscall`) is the binding: its State registers
+a script and calls it, its RegistrationError carries the kernel's log of a refused script and
+its CallError the state's message for a failed call. This module keeps the names the tests
+import and adds what only tests need:
 
     with LuaState("local n = 0 return function(k) n = n + k return n end") as st:
         st.call(5)            # -> 5
         st.call(2)            # -> 7
         st.fdinfo()["lua-invocations"]   # -> "2"
 
-The module functions register() and lua_syscall() take raw addresses too, so that tests can
-pass NULL, unmapped or kernel pointers and lengths that do not match the buffer.
+LuaState is a lua_syscall.State that takes raw registration flags (and is not close-on-exec
+by default) and returns fdinfo as a dict. The module functions register() and lua_syscall()
+take raw addresses too, so that tests can pass NULL, unmapped or kernel pointers, flags the
+package never sends and lengths that do not match the buffer.
 """
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
-import errno
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
+
+from lua_syscall import CallError, RegistrationError, State, abi, supported
 
 __all__ = [
     "LUA_SYSCALL_CLOEXEC",
@@ -32,6 +31,7 @@ __all__ = [
     "NR_LUA_SYSCALL",
     "NR_REGISTER_LUA_SYSCALL",
     "SYSCTL_DIR",
+    "CallError",
     "LuaState",
     "Registration",
     "RegistrationError",
@@ -46,46 +46,18 @@ __all__ = [
 ]
 
 # x86_64 numbers; provisional (DESIGN.md §4).
-NR_REGISTER_LUA_SYSCALL = 463
-NR_LUA_SYSCALL = 464
+NR_REGISTER_LUA_SYSCALL, NR_LUA_SYSCALL = abi.SYSCALL_NUMBERS["x86_64"]
 
 # include/uapi/linux/lua_syscall.h
-LUA_SYSCALL_CLOEXEC = 0x1
-LUA_SYSCALL_MAX_ARGS = 16
-LUA_SYSCALL_LOG_ERRORS = 1
-LUA_SYSCALL_LOG_WARNINGS = 2
-LUA_SYSCALL_NAME_MAX = 32
-LUA_SYSCALL_REG_SIZE_VER0 = 72
+LUA_SYSCALL_CLOEXEC = abi.CLOEXEC
+LUA_SYSCALL_MAX_ARGS = abi.MAX_ARGS
+LUA_SYSCALL_LOG_ERRORS = abi.LOG_ERRORS
+LUA_SYSCALL_LOG_WARNINGS = abi.LOG_WARNINGS
+LUA_SYSCALL_NAME_MAX = abi.NAME_MAX
+LUA_SYSCALL_REG_SIZE_VER0 = abi.REG_SIZE_VER0
 
-
-class LuaSyscallReg(ctypes.Structure):
-    """struct lua_syscall_reg."""
-
-    _fields_ = [
-        ("script", ctypes.c_uint64),
-        ("script_len", ctypes.c_uint64),
-        ("flags", ctypes.c_uint64),
-        ("log_buf", ctypes.c_uint64),
-        ("log_size", ctypes.c_uint32),
-        ("log_level", ctypes.c_uint32),
-        ("log_true_size", ctypes.c_uint32),
-        ("reserved", ctypes.c_uint32),
-        ("name", ctypes.c_uint64),
-        ("insn_limit", ctypes.c_uint64),
-        ("mem_limit", ctypes.c_uint64),
-    ]
-
-
-assert ctypes.sizeof(LuaSyscallReg) == LUA_SYSCALL_REG_SIZE_VER0
-
-
-class RegistrationError(OSError):
-    """A refused registration: the errno, and the kernel's log (empty without one)."""
-
-    def __init__(self, err: int, log: str) -> None:
-        detail = log.strip().replace("\n", "; ")
-        super().__init__(err, f"{os.strerror(err)}: {detail}" if detail else os.strerror(err))
-        self.log = log
+LuaSyscallReg = abi.Reg
+"""struct lua_syscall_reg."""
 
 
 class Registration:
@@ -94,25 +66,15 @@ class Registration:
     log: str = ""
     log_true_size: int = 0
 
-SYSCTL_DIR = Path("/proc/sys/kernel/lua_syscall")
-ANON_INODE_NAME = "anon_inode:[luastate]"
+
+SYSCTL_DIR = Path(abi.SYSCTL_DIR)
+ANON_INODE_NAME = abi.ANON_INODE_NAME
 
 _U64_MASK = (1 << 64) - 1
 _ERRMSG_MAX = 4096
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_syscall = _libc.syscall
-_syscall.restype = ctypes.c_long
-
 Script = str | bytes
 Pointer = int | None
-
-
-def _raise(err: int, detail: str = "") -> None:
-    msg = os.strerror(err)
-    if detail:
-        msg = f"{msg}: {detail}"
-    raise OSError(err, msg)
 
 
 def _script_pointer(script: Script | Pointer) -> tuple[ctypes.c_void_p, int | None, object]:
@@ -151,26 +113,27 @@ def register(script: Script | Pointer, flags: int = 0, length: int | None = None
     if name is not None:
         name_buf = ctypes.create_string_buffer(name.encode())
         reg.name = ctypes.addressof(name_buf)
-    ret = raw_register(ctypes.addressof(reg), ctypes.sizeof(reg))
-    err = ctypes.get_errno()
+    ret, err = abi.raw_register(ctypes.addressof(reg), ctypes.sizeof(reg))
     del keep, name_buf
     text = log.value.decode(errors="replace") if log is not None else ""
     if result is not None:
         result.log, result.log_true_size = text, reg.log_true_size
     if ret == -1:
         raise RegistrationError(err, text)
-    return int(ret)
+    return ret
 
 
 def raw_register(reg: Pointer, size: int) -> int:
     """The system call itself: register_lua_syscall(reg, size); -1 with ctypes' errno set."""
-    return int(_syscall(ctypes.c_long(NR_REGISTER_LUA_SYSCALL), ctypes.c_void_p(reg),
-                        ctypes.c_size_t(size & _U64_MASK)))
+    ret, err = abi.raw_register(reg, size)
+    ctypes.set_errno(err)
+    return ret
 
 
 def lua_syscall(fd: int, args: Sequence[int] | Pointer = (), nargs: int | None = None,
                 flags: int = 0) -> int:
-    """lua_syscall(): the script's integer result, or OSError (with the state's last error).
+    """lua_syscall(): the script's integer result, or CallError (an OSError) with the state's
+    last error.
 
     args is a sequence of integers (each taken modulo 2**64, so negatives are two's
     complement), or a raw address (int, None for NULL) of nargs u64s. nargs defaults to the
@@ -186,21 +149,16 @@ def lua_syscall(fd: int, args: Sequence[int] | Pointer = (), nargs: int | None =
         keep = arr
         ptr = ctypes.c_void_p(ctypes.addressof(arr))
         count = len(values) if nargs is None else nargs
-    ret = _syscall(ctypes.c_long(NR_LUA_SYSCALL), ctypes.c_long(fd), ptr,
-                   ctypes.c_ulong(count & _U64_MASK), ctypes.c_ulong(flags & _U64_MASK))
-    err = ctypes.get_errno()
+    ret, err = abi.raw_call(fd, ptr.value, count, flags)
     del keep
     if ret == -1:
-        _raise(err, _state_error(fd))
-    return int(ret)
+        raise CallError(err, _state_error(fd))
+    return ret
 
 
 def is_luastate(fd: int) -> bool:
     """Whether fd is open and a `[luastate]`."""
-    try:
-        return os.readlink(f"/proc/self/fd/{fd}") == ANON_INODE_NAME
-    except OSError:
-        return False
+    return bool(abi.is_luastate(fd))
 
 
 def _state_error(fd: int) -> str:
@@ -242,91 +200,41 @@ def write_sysctl(name: str, value: int) -> None:
         os.close(fd)
 
 
-_available: bool | None = None
-
-
-def _probe() -> bool:
-    probe = b"return function() end"
-    try:
-        fd = register(probe, LUA_SYSCALL_CLOEXEC)
-    except OSError as e:
-        if e.errno == errno.ENOSYS:
-            return False
-        # EPERM without CAP_SYS_ADMIN; anything else on a kernel that has the feature is a
-        # bug for the tests to report, not a reason to skip them.
-        return SYSCTL_DIR.is_dir()
-    if not is_luastate(fd):
-        # Another syscall at this number (mainline reused 463/464): not ours, do not close.
-        return False
-    os.close(fd)
-    return True
-
-
 def available() -> bool:
-    """Whether the running kernel has the lua_syscall ABI (False on ENOSYS)."""
-    global _available
-    if _available is None:
-        _available = _probe()
-    return _available
+    """Whether the running kernel has the lua_syscall ABI (False on ENOSYS).
+
+    lua_syscall.supported(), or the kernel's sysctls: on a kernel that has them, a probe
+    registration that fails is a bug for the tests to report, not a reason to skip them.
+    """
+    return supported() or SYSCTL_DIR.is_dir()
 
 
-class LuaState:
-    """A registered script: a `[luastate]` fd.
+class LuaState(State):
+    """A registered script: a lua_syscall.State for the tests.
 
-    Registers at construction (so it is usable without `with`); the context manager closes
-    the fd on exit, as does close().
+    flags are register_lua_syscall()'s (LUA_SYSCALL_CLOEXEC or 0; unlike State the
+    descriptor is not close-on-exec by default); registration.log holds the log of the
+    registration (warnings), fdinfo() returns /proc/self/fdinfo as a dict, and call() takes
+    lua_syscall()'s flags.
     """
 
     def __init__(self, script: Script, flags: int = 0, *, name: str | None = None,
-                 insn_limit: int = 0, mem_limit: int = 0) -> None:
-        self._fd: int | None = None
+                 insn_limit: int = 0, mem_limit: int = 0, cloexec: bool = False,
+                 log_level: int = LUA_SYSCALL_LOG_WARNINGS) -> None:
+        if flags & ~LUA_SYSCALL_CLOEXEC:
+            raise ValueError(f"flags {flags:#x}: use register() to pass other bits")
         self.registration = Registration()
-        self._fd = register(script, flags, name=name, insn_limit=insn_limit,
-                            mem_limit=mem_limit, result=self.registration)
-
-    @property
-    def fd(self) -> int:
-        if self._fd is None:
-            raise ValueError("the state is closed")
-        return self._fd
-
-    @property
-    def closed(self) -> bool:
-        return self._fd is None
+        super().__init__(script, name=name, cloexec=cloexec or bool(flags),
+                         insn_limit=insn_limit, mem_limit=mem_limit, log_level=log_level)
+        self.registration.log = self.warnings
+        # the log fits its buffer (LOG_MAX): the size it needed is its own and its NUL
+        self.registration.log_true_size = len(self.warnings.encode()) + 1 if log_level else 0
 
     def call(self, *args: int, flags: int = 0) -> int:
         """Run the entry with args (int64, u64 taken modulo 2**64); its integer result."""
-        return lua_syscall(self.fd, args, flags=flags)
-
-    def last_error(self) -> str:
-        return last_error(self.fd)
+        if flags:
+            return lua_syscall(self.fd, args, flags=flags)
+        return super().call(*args)
 
     def fdinfo(self) -> dict[str, str]:
         return fdinfo(self.fd)
-
-    def close(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)
-
-    def detach(self) -> int:
-        """Give up ownership of the fd (it is no longer closed by this object)."""
-        fd = self.fd
-        self._fd = None
-        return fd
-
-    def __enter__(self) -> LuaState:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        fd = getattr(self, "_fd", None)
-        if fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-    def __repr__(self) -> str:
-        return f"LuaState(fd={self._fd})"

@@ -141,6 +141,20 @@ def _profile(args: argparse.Namespace) -> int:
                            memcached=args.memcached)
 
 
+def _native_clock(args: argparse.Namespace) -> int:
+    from . import native_clock
+
+    return native_clock.native_clock(variants=args.flags, runs=args.runs, rounds=args.rounds,
+                                     sample_us=args.sample_us, cpu=args.cpu)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from . import check
+
+    return check.check(args.files, name=args.name, errors_only=args.errors_only,
+                       as_json=args.json, build=args.kernel_build, corpus=args.corpus)
+
+
 def _arch_option(s: argparse.ArgumentParser, more: str = "") -> None:
     s.add_argument("--arch", choices=ARCHES, default=DEFAULT_ARCH,
                    help=f"kernel architecture (default {DEFAULT_ARCH}){more}")
@@ -232,6 +246,51 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--no-memcached", dest="memcached", action="store_false",
                    help="only the system call workloads, not memcached's instructions per GET")
     s.set_defaults(func=_profile)
+
+    s = sub.add_parser("native-clock", help="the in-kernel path timed on the host CPU (a "
+                       "user-space replica built with the bench kernel's flags)",
+                       description="Build the Lua runtime and the nested-call path of "
+                       "build/linux (its HEAD) with the bench kernel's gcc flags into a "
+                       "user-space replica and time, interleaved, the host's getppid() "
+                       "crossing, 64 of them, an empty lua_syscall(), one and 64 nested "
+                       "sys.getppid(); results in build/native-clock-results/.")
+    s.add_argument("--flags", action="append", default=None, metavar="VARIANT",
+                   help="code generation variant, repeatable: kernel (the bench kernel's "
+                   "flags) or [no]retpoline-{rethunk,noret}-[no]jumptables (default: kernel "
+                   "and noretpoline-rethunk-nojumptables)")
+    s.add_argument("--runs", type=int, default=5, help="driver runs per variant")
+    s.add_argument("--rounds", type=int, default=101, help="interleaved rounds per run")
+    s.add_argument("--sample-us", type=int, default=200, help="us per timed sample")
+    s.add_argument("--cpu", type=int, default=None, help="CPU to pin to (default: the last)")
+    s.set_defaults(func=_native_clock)
+
+    s = sub.add_parser("check", help="the kernel's registration log of Lua scripts, on the "
+                       "host (no boot)",
+                       description="Register each FILE with the kernel's own registration "
+                       "code (build/linux HEAD, compiled into a user-space replica with a "
+                       "kernel build's gcc flags and generated headers: the first of "
+                       "build/debug, build/bench, build/stack16 built with this series; run "
+                       "`lua-syscall tree` and `lua-syscall build` first) and print the log "
+                       "the kernel would write at the warnings level: compile errors, "
+                       "top-level runtime errors, unknown sys/sys.const names (x86-64's), "
+                       "with line numbers. Exit 0 if the kernel would accept every FILE, 1 "
+                       "if not (\"FILE: refused: ERRNO\" on stderr). Nothing runs on the "
+                       "script's behalf: nested system calls at the top level return -ENOSYS "
+                       "and mem.* faults (EFAULT); budgets and limits are the sysctls' "
+                       "defaults.")
+    s.add_argument("files", nargs="*", metavar="FILE", help="Lua script ('-': stdin)")
+    s.add_argument("--name", default=None,
+                   help="the state's name, the chunk name in messages (default: script)")
+    s.add_argument("--errors-only", action="store_true",
+                   help="log level LUA_SYSCALL_LOG_ERRORS: no warnings")
+    s.add_argument("--json", action="store_true",
+                   help="print a JSON list of {file, log, accepted, errno}")
+    s.add_argument("--kernel-build", choices=build.VARIANTS, default=None,
+                   help="the kernel build whose flags and generated headers to use")
+    s.add_argument("--corpus", action="store_true",
+                   help="also check py-harness/tests/check_corpus/ and write "
+                   "build/check/expected.json for the guest test")
+    s.set_defaults(func=_check)
 
     s = sub.add_parser("fuzz", help="fuzz and stress both system calls in the debug kernel",
                        description="Generate random Lua programs from a seed, run them through "

@@ -6,7 +6,7 @@ import re
 import sys
 from pathlib import Path
 
-from .layout import HARNESS_DIR, KERNEL, LUA
+from .layout import HARNESS_DIR, KERNEL, LUA, REPO_ROOT
 from .proc import HarnessError, Stopwatch, run, say, sudo_prefix
 
 APT_PACKAGES = (
@@ -147,7 +147,8 @@ def setup() -> None:
         raise HarnessError(f"apt has no source package {LUA.package} {LUA.version}; "
                            f"check {DEB_SRC_FILE}")
     say("installing Python dependencies (pip)")
-    run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-e",
-         f"{HARNESS_DIR}[test]"], capture=True)
+    # the applications' package (python/) too: the harness and its guest tests import it
+    run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+         "-e", str(REPO_ROOT / "python"), "-e", f"{HARNESS_DIR}[test]"], capture=True)
     run(["ccache", "--max-size=15G"], capture=True)
     say(f"set-up complete in {clock}")

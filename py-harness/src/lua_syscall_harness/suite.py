@@ -14,6 +14,8 @@ from .proc import HarnessError, Stopwatch, run, say
 GUEST_TESTS = HARNESS_DIR / "tests" / "guest"
 GUEST_LAST_TESTS = HARNESS_DIR / "tests" / "guest_last"
 HOST_TESTS = HARNESS_DIR / "tests" / "host"
+# the unit tests of the applications' package (python/), in the same host run
+PACKAGE_TESTS = REPO_ROOT / "python" / "tests"
 VARIANT = "debug"
 
 
@@ -70,6 +72,7 @@ def guest_command(*parts: str) -> str:
 
 
 def run_guest_suite(report: Report) -> None:
+    write_check_expectations(report)
     python = shlex.quote(sys.executable)
     runner = shlex.quote(str(kselftest.install_dir(VARIANT) / "run_kselftest.sh"))
     command = guest_command(
@@ -96,6 +99,19 @@ def run_guest_suite(report: Report) -> None:
     report.failures += [f"kselftest: {line}" for line in failed_tap]
     check_kunit(report, res.serial)
     report.failures += [f"kernel log: {line}" for line in logscan.splats(res.serial)]
+
+
+def write_check_expectations(report: Report) -> None:
+    """The host checker's logs of its corpus, for the guest's test_check_matches_kernel."""
+    from . import check
+
+    check.expected_path().unlink(missing_ok=True)
+    clock = Stopwatch()
+    try:
+        check.write_expected(build=VARIANT)
+    except HarnessError as e:
+        report.failures.append(f"lua-syscall check --corpus: {e}")
+    report.timed("check corpus", clock)
 
 
 # The short fuzz + stress runs of the test job (`lua-syscall fuzz` runs longer ones): in
@@ -224,7 +240,8 @@ def run_host_tests(report: Report, extra: list[str]) -> None:
     clock = Stopwatch()
     say("host tests (pytest)")
     env = {"LUA_SYSCALL_VARIANT": VARIANT}
-    res = run([sys.executable, "-m", "pytest", "-v", "-rs", str(HOST_TESTS), *extra],
+    res = run([sys.executable, "-m", "pytest", "-v", "-rs", str(HOST_TESTS), str(PACKAGE_TESTS),
+               *extra],
               cwd=HARNESS_DIR, env=env, check=False)
     report.timed("host tests", clock)
     if res.returncode != 0:

@@ -35,8 +35,9 @@ return function(k)
 end
 """
 
-FDINFO_KEYS = ("lua-name", "lua-invocations", "lua-nested-syscalls", "lua-instructions", "lua-mem-used",
-               "lua-mem-limit", "lua-insn-limit", "lua-last-errno", "lua-last-error")
+FDINFO_KEYS = ("lua-name", "lua-invocations", "lua-nested-syscalls", "lua-instructions",
+               "lua-mem-used", "lua-mem-limit", "lua-insn-limit", "lua-last-errno",
+               "lua-last-error")
 
 
 def errno_of(fn, *args, **kwargs) -> int:

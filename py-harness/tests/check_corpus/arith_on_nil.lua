@@ -1,0 +1,3 @@
+local cfg = {}
+local total = cfg.count + 1
+return function() return total end

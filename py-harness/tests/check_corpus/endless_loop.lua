@@ -1,0 +1,3 @@
+-- the top level runs out of its instruction budget
+local i = 0
+while true do i = i + 1 end

@@ -1,0 +1,2 @@
+local t = {}
+error(setmetatable(t, { __tostring = function() return "custom" end }))

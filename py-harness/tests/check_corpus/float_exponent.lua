@@ -1,0 +1,3 @@
+local ns = 1
+local big = 1e9
+return function() return ns * big end

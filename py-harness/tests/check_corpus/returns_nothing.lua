@@ -1,0 +1,1 @@
+local function entry(a) return a end
