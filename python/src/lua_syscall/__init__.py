@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only OR BSD-2-Clause
 """lua_syscall: register Lua scripts with the Linux kernel and call them.
 
 An application registers a small Lua 5.4 program with the kernel and then calls it like a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only OR BSD-2-Clause
 """The kernel interface itself: constants, system call numbers, struct lua_syscall_reg.
 
 This module is the low level under State: its raw wrappers take addresses, check nothing and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only OR BSD-2-Clause
 """The package's exceptions: OSErrors with the errno and the kernel's explanation."""
 
 from __future__ import annotations

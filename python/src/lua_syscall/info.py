@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only OR BSD-2-Clause
 """What /proc/PID/fdinfo/FD tells about a state."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only OR BSD-2-Clause
 """State: a registered script, and supported(): whether the kernel has the calls."""
 
 from __future__ import annotations
