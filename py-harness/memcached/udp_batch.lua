@@ -13,13 +13,15 @@
 -- returns 0 and memcached goes back to libevent, which sees the same events.
 -- So a request at low load costs one crossing (reply + wait + receive)
 -- instead of three (epoll_wait, receive, reply).  The wait argument is
--- wait_ms | first << 16: first (the last call drained the socket or had to
--- wait) waits before the receive, which saves a receive that would find
--- nothing; a request that came meanwhile ends the wait at once
--- (level-triggered).
+-- wait_ms | first << 16: with first (memcached's rule: the last call saw the
+-- socket empty) the script waits before the receive, which saves a receive
+-- that would find nothing; a request that came meanwhile ends the wait at
+-- once (level-triggered).  Without first it receives, and waits only if that
+-- found nothing.
 --
--- Returns received | sent << 16 | waited << 32 (waited: the wait ended with
--- an event); a receive error other than EAGAIN or EINTR is passed through as
+-- Returns received | sent << 16 | waited << 32 | calls << 40 (waited: the
+-- script called epoll_wait; calls: the system calls it made, for memcached's
+-- stats); a receive error other than EAGAIN or EINTR is passed through as
 -- -errno.
 local EAGAIN, EINTR = 11, 4
 local MSG_DONTWAIT = 0x40
@@ -27,9 +29,10 @@ local WAIT_EVENTS = 8 -- memcached's UDP_WAIT_EVENTS
 local sendmmsg, recvmmsg, epoll_wait = sys.sendmmsg, sys.recvmmsg, sys.epoll_wait
 
 return function(fd, rx, nrx, tx, ntx, epfd, events, wait)
-  local sent = 0
+  local sent, calls = 0, 0
   if ntx > 0 then
     sent = sendmmsg(fd, tx, ntx, 0)
+    calls = 1
     if sent < 0 then
       sent = 0 -- dropped, as a full socket buffer drops UDP anyway
     end
@@ -38,14 +41,17 @@ return function(fd, rx, nrx, tx, ntx, epfd, events, wait)
   if nrx > 0 then
     local wait_ms = wait and wait & 0xffff or 0
     if wait_ms > 0 and wait >> 16 ~= 0 then
-      got = -EAGAIN -- drained last time: wait first
+      got = -EAGAIN -- saw it empty last time: wait first
     else
       got = recvmmsg(fd, rx, nrx, MSG_DONTWAIT, 0)
+      calls = calls + 1
     end
     if got == -EAGAIN and wait_ms > 0 then
+      waited = 1
+      calls = calls + 1
       if epoll_wait(epfd, events, WAIT_EVENTS, wait_ms) > 0 then
-        waited = 1
         got = recvmmsg(fd, rx, nrx, MSG_DONTWAIT, 0)
+        calls = calls + 1
       end
     end
     if got == -EAGAIN or got == -EINTR then
@@ -54,5 +60,5 @@ return function(fd, rx, nrx, tx, ntx, epfd, events, wait)
       return got
     end
   end
-  return got | (sent << 16) | (waited << 32)
+  return got | (sent << 16) | (waited << 32) | (calls << 40)
 end

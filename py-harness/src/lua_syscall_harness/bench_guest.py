@@ -2,8 +2,15 @@
 
 One memcached per variant (all `-t 1`, pinned to CPU 0, key set loaded over TCP), the
 load generators pinned to CPU 1. Runs are interleaved: for every repetition the variants
-take turns (in a rotated order), so slow drifts of the host hit all of them alike.
-Writes one JSON document (raw runs + microbenchmarks + context) to --out.
+take turns (in a rotated order), so slow drifts of the host hit all of them alike. Each
+variant first serves an unrecorded warm-up run per value size.
+
+Measured runs have no perf counter attached: memcached's system calls are counted in
+separate runs (--count-reps per variant and load, marked "counting"), since perf events on
+the syscall tracepoints put every system call of every task, and each nested lua call
+twice, on the tracepoint slow path. memcached's own counters (exchanges, waits, nested
+calls) come from its "stats" around every run. Writes one JSON document (raw runs +
+microbenchmarks + context) to --out.
 """
 
 from __future__ import annotations
@@ -128,15 +135,29 @@ def mark(args: argparse.Namespace) -> int | None:
     return args.marks - 1
 
 
+# memcached's own counters of the batched paths ("stats"), kept per run
+SERVER_STATS = ("cmd_get", "get_hits", "udp_batch_exchanges", "udp_batch_rx_datagrams",
+                "udp_batch_tx_datagrams", "udp_batch_tx_dropped", "udp_batch_waits",
+                "udp_batch_wait_first", "udp_batch_nested", "udp_batch_rx_skipped")
+
+
 def measured_run(server: Server, corpus: Path, args: argparse.Namespace,
-                 rate: float | None) -> dict[str, Any]:
-    """One load-generator run against server, with the kernel's syscall counts."""
+                 rate: float | None, *, count: bool = False) -> dict[str, Any]:
+    """One load-generator run against server.
+
+    count: also count memcached's system calls with perf counters (syscount). Those put
+    every system call of every task (and each nested lua call, twice) on the tracepoint
+    slow path while they are attached, so a counting run is never a measured one: its
+    throughput and instructions are kept only to show what counting would have cost.
+    """
     before = server.stats()
-    counter = subprocess.Popen([str(loadgen_binary("syscount")), str(server.pid)],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert counter.stdout is not None and counter.stdin is not None
-    if counter.stdout.readline().strip() != "ready":
-        raise RuntimeError("syscount did not start")
+    counter = None
+    if count:
+        counter = subprocess.Popen([str(loadgen_binary("syscount")), str(server.pid)],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert counter.stdout is not None and counter.stdin is not None
+        if counter.stdout.readline().strip() != "ready":
+            raise RuntimeError("syscount did not start")
     cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
     argv = ["taskset", "-c", LOAD_CPU, str(loadgen_binary("mc_loadgen")), "-p",
             str(server.port), "-c", str(corpus), "-d", str(args.duration), "-w",
@@ -147,18 +168,34 @@ def measured_run(server: Server, corpus: Path, args: argparse.Namespace,
     gen = subprocess.run(argv, capture_output=True, text=True, check=True)
     last = mark(args)
     cpu1, t1 = cpu_seconds(server.pid), time.monotonic()
-    out, _ = counter.communicate("")
-    after = server.stats()
     result: dict[str, Any] = json.loads(gen.stdout)
-    result["syscount"] = json.loads(out.strip().splitlines()[-1])
+    if counter is not None:
+        out, _ = counter.communicate("")
+        result["syscount"] = json.loads(out.strip().splitlines()[-1])
+        result["counting"] = True
+    after = server.stats()
     if first is not None:
         result["snapshots"] = [first, last]
     result["server_cpu_frac"] = (cpu1 - cpu0) / (t1 - t0)
-    result["server_stats_delta"] = {
-        k: int(after[k]) - int(before[k])
-        for k in ("cmd_get", "get_hits", "udp_batch_exchanges", "udp_batch_rx_datagrams",
-                  "udp_batch_tx_datagrams", "udp_batch_tx_dropped") if k in after}
+    result["server_stats_delta"] = {k: int(after[k]) - int(before[k])
+                                    for k in SERVER_STATS if k in after and k in before}
     return result
+
+
+def describe(r: dict[str, Any]) -> str:
+    """One progress line's numbers: rates, and memcached's own counts per exchange."""
+    d = r.get("server_stats_delta", {})
+    ex = d.get("udp_batch_exchanges", 0)
+    text = (f"{r['tps']:.0f} TPS, mean {r['mean_us']:.0f} us, p99 {r['p99_us']} us, "
+            f"lost {r['lost']}")
+    if ex:
+        text += (f", {d.get('udp_batch_rx_datagrams', 0) / ex:.1f} rx/exchange, "
+                 f"waits/exchange {d.get('udp_batch_waits', 0) / ex:.2f}, "
+                 f"nested/exchange {d.get('udp_batch_nested', 0) / ex:.2f}")
+    if "syscount" in r:
+        text += (f", counted: {(crossings(r['syscount']) or 0) / max(r['sent'], 1):.2f} "
+                 "crossings/req")
+    return text
 
 
 class MemaslapFailed(RuntimeError):
@@ -246,30 +283,46 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             s.load(sizes, args.keys)
         say(f"{len(servers)} memcached running, {args.keys} keys x {len(sizes)} sizes loaded")
         for size in sizes:
+            for s in servers:
+                for _ in range(args.warm_runs):
+                    r = measured_run(s, corpora[size], args, None)
+                    say(f"size {size} warm-up {s.variant.name} (not kept): {describe(r)}")
             for rep in range(args.reps):
                 order = servers[rep % len(servers):] + servers[:rep % len(servers)]
                 for s in order:
                     r = measured_run(s, corpora[size], args, None)
                     r.update(variant=s.variant.name, size=size, rep=rep)
                     doc["runs"].append(r)
-                    say(f"size {size} rep {rep} {s.variant.name}: {r['tps']:.0f} TPS, "
-                        f"mean {r['mean_us']:.0f} us, p99 {r['p99_us']} us, "
-                        f"{(crossings(r['syscount']) or 0) / max(r['sent'], 1):.2f} crossings/req, "
-                        f"lost {r['lost']}, loadgen cpu {r['cpu_frac']:.2f}, "
+                    say(f"size {size} rep {rep} {s.variant.name}: {describe(r)}, "
+                        f"loadgen cpu {r['cpu_frac']:.2f}, "
                         f"server cpu {r['server_cpu_frac']:.2f}")
+            # system calls: counted in runs of their own, after the measured ones
+            for rep in range(args.count_reps):
+                for s in servers:
+                    r = measured_run(s, corpora[size], args, None, count=True)
+                    r.update(variant=s.variant.name, size=size, rep=rep)
+                    doc["runs"].append(r)
+                    say(f"size {size} counting {s.variant.name}: {describe(r)}")
         # offered loads: fractions of the slowest variant's saturation TPS for one size
         size = args.load_size
-        sat = min(_mean([r["tps"] for r in doc["runs"]
-                         if r["variant"] == s.variant.name and r["size"] == size])
+        sat = min(_mean([r["tps"] for r in doc["runs"] if not r.get("counting")
+                         and r["variant"] == s.variant.name and r["size"] == size])
                   for s in servers)
         for frac in args.load_fractions:
             for rep in range(args.load_reps):
-                for s in servers:
+                order = servers[rep % len(servers):] + servers[:rep % len(servers)]
+                for s in order:
                     r = measured_run(s, corpora[size], args, sat * frac)
                     r.update(variant=s.variant.name, size=size, rep=rep, load_fraction=frac)
                     doc["runs"].append(r)
-                    say(f"offered {sat * frac:.0f}/s {s.variant.name}: {r['tps']:.0f} TPS, "
-                        f"mean {r['mean_us']:.0f} us, p99 {r['p99_us']} us")
+                    say(f"offered {sat * frac:.0f}/s {s.variant.name}: {describe(r)}")
+            for rep in range(args.count_reps):
+                for s in servers:
+                    r = measured_run(s, corpora[size], args, sat * frac, count=True)
+                    r.update(variant=s.variant.name, size=size, rep=rep, load_fraction=frac)
+                    doc["runs"].append(r)
+                    say(f"offered {sat * frac:.0f}/s counting {s.variant.name}: "
+                        f"{describe(r)}")
         if args.memaslap:
             # memaslap resolves with AI_ADDRCONFIG, which ignores 127.0.0.1: the guest has
             # no other address until we add one.
@@ -314,13 +367,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     p.add_argument("--sizes", nargs="+", type=int, default=list(VALUE_SIZES))
     p.add_argument("--keys", type=int, default=1000, help="keys per value size")
-    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--reps", type=int, default=10)
     p.add_argument("--duration", type=float, default=1.0, help="measured seconds per run")
     p.add_argument("--warmup", type=float, default=0.2)
     p.add_argument("--outstanding", type=int, default=128)
     p.add_argument("--load-size", type=int, default=64)
     p.add_argument("--load-fractions", nargs="+", type=float, default=[0.25, 0.5, 0.75])
-    p.add_argument("--load-reps", type=int, default=1)
+    p.add_argument("--load-reps", type=int, default=10)
+    p.add_argument("--warm-runs", type=int, default=1,
+                   help="unrecorded runs per variant and value size before the measured ones")
+    p.add_argument("--count-reps", type=int, default=1,
+                   help="runs per variant and load with syscount attached (perf counters on "
+                   "the syscall tracepoints); they count system calls and are never measured")
     p.add_argument("--no-memaslap", dest="memaslap", action="store_false")
     p.add_argument("--no-micro", dest="micro", action="store_false")
     p.add_argument("--micro-iterations", type=int, default=2000)

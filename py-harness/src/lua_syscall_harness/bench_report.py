@@ -36,40 +36,152 @@ def crossings(syscount: dict[str, Any]) -> int | None:
     return calls - (syscount.get("lua_nested") or 0)
 
 
+# Student's t, two-sided 95 %, by degrees of freedom (beyond the table: its last entry
+# is within 1 % of the normal's 1.96 from 60 on)
+T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+        2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+        2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+
+
+def t975(df: int) -> float:
+    if df < 1:
+        raise ValueError("a confidence interval needs two samples")
+    if df <= len(T975):
+        return T975[df - 1]
+    return 2.021 if df < 60 else 2.000 if df < 120 else 1.980
+
+
+def ci95(xs: list[float]) -> float | None:
+    """Half-width of the 95 % confidence interval of the mean of xs (Student's t)."""
+    if len(xs) < 2:
+        return None
+    return t975(len(xs) - 1) * statistics.stdev(xs) / len(xs) ** 0.5
+
+
+def ratio_ci95(num: list[float], den: list[float]) -> float | None:
+    """Half-width of the 95 % interval of mean(num) / mean(den) (delta method).
+
+    The two samples are taken as independent, which over-states the interval when
+    interleaved repetitions share drifts; t with the smaller sample's degrees of freedom.
+    """
+    if len(num) < 2 or len(den) < 2:
+        return None
+    mn, md = statistics.mean(num), statistics.mean(den)
+    if not md or not mn:
+        return None
+    rel = (statistics.variance(num) / len(num) / mn ** 2
+           + statistics.variance(den) / len(den) / md ** 2) ** 0.5
+    return t975(min(len(num), len(den)) - 1) * rel * mn / md
+
+
+def is_counting(r: dict[str, Any]) -> bool:
+    """A run with syscount attached: it counts system calls and is not measured."""
+    return bool(r.get("counting"))
+
+
 def _sat_runs(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    return [r for r in doc["runs"] if "load_fraction" not in r]
+    return [r for r in doc["runs"] if "load_fraction" not in r and not is_counting(r)]
 
 
-def _cell(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Mean over repetitions; syscall and datagram rates pooled over all runs."""
+def _counting(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r for r in doc["runs"] if is_counting(r)]
+
+
+def _per_exchange(runs: list[dict[str, Any]]) -> dict[str, float | None]:
+    """memcached's own counters (stats), pooled: per exchange (batched crossing) and per
+    request. Waits: exchanges that waited for a request inside the crossing (lua: the
+    script's epoll_wait; uring: io_uring_enter with a timeout); wait_first: of those, the
+    ones made before any receive, as the last receive had drained the socket; nested: the
+    lua script's system calls; rx_skipped: mmsg's receives left to libevent's epoll_wait
+    by the same rule."""
     sent = sum(r["sent"] for r in runs)
-    calls = [crossings(r["syscount"]) for r in runs]
-    syscalls = sum(c for c in calls if c is not None) if None not in calls else None
-    nested = sum(r["syscount"].get("lua_nested") or 0 for r in runs)
-    uring = sum(r["syscount"].get("io_uring_enter") or 0 for r in runs)
+    d = [r.get("server_stats_delta", {}) for r in runs]
+    tot = {k: sum(x.get(k, 0) for x in d) for k in (
+        "udp_batch_exchanges", "udp_batch_waits", "udp_batch_wait_first", "udp_batch_nested",
+        "udp_batch_rx_skipped", "udp_batch_rx_datagrams")}
+    have = {k for x in d for k in x}
+    ex = tot["udp_batch_exchanges"]
+
+    def per(key: str, n: float) -> float | None:
+        return tot[key] / n if key in have and n else None
+
+    return {"exchanges_per_request": ex / sent if "udp_batch_exchanges" in have and sent
+            else None,
+            "rx_per_exchange": per("udp_batch_rx_datagrams", ex),
+            "waits_per_exchange": per("udp_batch_waits", ex),
+            "wait_first_per_exchange": per("udp_batch_wait_first", ex),
+            "nested_per_exchange": per("udp_batch_nested", ex),
+            "rx_skipped_per_exchange": per("udp_batch_rx_skipped", ex)}
+
+
+def _syscall_rates(counts: list[dict[str, Any]]) -> dict[str, Any]:
+    """System calls per request from the runs that counted them (pooled)."""
+    sent = sum(r["sent"] for r in counts)
+    calls = [crossings(r["syscount"]) for r in counts]
+    syscalls = sum(c for c in calls if c is not None) if calls and None not in calls else None
+    datagrams = sent + sum(r["rx_datagrams"] for r in counts)
+    clocks = [r["syscount"].get("task_clock_ns") for r in counts]
+
+    def per(key: str) -> float | None:
+        vals = [r["syscount"].get(key) for r in counts]
+        return sum(vals) / sent if sent and vals and None not in vals else None
+
+    return {
+        "counted_runs": len(counts),
+        # user/kernel crossings per request (a lua script's nested calls are not crossings)
+        "syscalls_per_request": syscalls / sent if syscalls is not None and sent else None,
+        "nested_per_request": sum(r["syscount"].get("lua_nested") or 0 for r in counts) / sent
+        if sent else None,
+        "io_uring_enter_per_request": per("io_uring_enter"),
+        "epoll_wait_per_request": per("epoll_wait"),
+        "datagrams_per_crossing": datagrams / syscalls if syscalls else None,
+        # memcached's time per request from perf's task clock (counting runs only): under
+        # icount the other vCPU's instructions advance the clock too; an upper bound
+        "server_task_us_per_request": sum(clocks) / sent / 1000
+        if sent and clocks and None not in clocks else None,
+    }
+
+
+def _attached(counts: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """What the counting runs themselves measured, perf counters attached."""
+    if not counts:
+        return None
+    insns = [r.get("server_insns_per_get") for r in counts]
+    return {"reps": len(counts), "tps": statistics.mean(r["tps"] for r in counts),
+            "mean_us": statistics.mean(r["mean_us"] for r in counts),
+            "server_insns_per_get": statistics.mean(insns) if None not in insns else None}
+
+
+def _cell(runs: list[dict[str, Any]],
+          counts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Mean and 95 % interval over repetitions; counts pooled over all runs.
+
+    System calls come from counts (runs with syscount attached); without any, from the
+    measured runs themselves if they carry syscount (documents of older benches).
+    """
+    if not counts:
+        counts = [r for r in runs if "syscount" in r]
+    sent = sum(r["sent"] for r in runs)
     insns = [r.get("server_insns_per_get") for r in runs]
-    clocks = [r["syscount"].get("task_clock_ns") for r in runs]
-    datagrams = sent + sum(r["rx_datagrams"] for r in runs)
+    have_insns = bool(insns) and None not in insns
     tps = [r["tps"] for r in runs]
+    means = [r["mean_us"] for r in runs]
     deltas = [r.get("server_stats_delta", {}) for r in runs]
     exchanges = sum(d.get("udp_batch_exchanges", 0) for d in deltas)
     batched = sum(d.get("udp_batch_rx_datagrams", 0) + d.get("udp_batch_tx_datagrams", 0)
                   for d in deltas)
-    return {
+    cell: dict[str, Any] = {
         "reps": len(runs),
         "tps": statistics.mean(tps),
         "tps_stdev": statistics.stdev(tps) if len(tps) > 1 else 0.0,
-        "mean_us": statistics.mean(r["mean_us"] for r in runs),
+        "tps_ci95": ci95(tps),
+        "mean_us": statistics.mean(means),
+        "mean_us_ci95": ci95(means),
         "p99_us": statistics.mean(r["p99_us"] for r in runs),
-        # user/kernel crossings per request (a lua script's nested calls are not crossings)
-        "syscalls_per_request": syscalls / sent if syscalls is not None and sent else None,
-        "nested_per_request": nested / sent if sent else None,
-        "io_uring_enter_per_request": uring / sent if sent else None,
         # memcached's own instructions per GET (QEMU plugin), when the run has them
-        "server_insns_per_get": statistics.mean(insns) if insns and None not in insns
-        else None,
-        "datagrams_per_crossing": datagrams / syscalls if syscalls else None,
-        # memcached's own count: datagrams moved per batched crossing (mmsg, lua)
+        "server_insns_per_get": statistics.mean(insns) if have_insns else None,  # type: ignore[arg-type]
+        "server_insns_per_get_ci95": ci95(insns) if have_insns else None,  # type: ignore[arg-type]
+        # memcached's own count: datagrams moved per batched crossing (mmsg, lua, uring)
         "datagrams_per_batch_call": batched / exchanges if exchanges else None,
         "lost": sum(r["lost"] for r in runs),
         "misses": sum(r["misses"] for r in runs),
@@ -79,11 +191,15 @@ def _cell(runs: list[dict[str, Any]]) -> dict[str, Any]:
                                                  for r in runs if r["tps"]) if any(
                                                      r["tps"] for r in runs) else None,
         "server_cpu_frac": statistics.mean(r["server_cpu_frac"] for r in runs),
-        # the same from perf's task clock over the whole load-generator run (syscount):
-        # exact, but under icount the other vCPU's instructions advance the clock too
-        "server_task_us_per_request": sum(clocks) / sent / 1000
-        if sent and clocks and None not in clocks else None,
+        "attached": _attached([r for r in counts if r not in runs]),
     }
+    cell.update(_syscall_rates(counts) if counts else {
+        "counted_runs": 0, "syscalls_per_request": None, "nested_per_request": None,
+        "io_uring_enter_per_request": None, "epoll_wait_per_request": None,
+        "datagrams_per_crossing": None, "server_task_us_per_request": None})
+    cell.update(_per_exchange(runs))
+    cell["sent"] = sent
+    return cell
 
 
 def _server_us(cell: dict[str, Any]) -> float | None:
@@ -92,17 +208,43 @@ def _server_us(cell: dict[str, Any]) -> float | None:
     return task if task is not None else cell.get("server_us_per_request")
 
 
+def _ratio(cell: dict[str, Any], base: dict[str, Any], runs: list[dict[str, Any]],
+           base_runs: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "tps_ratio": cell["tps"] / base["tps"],
+        "tps_ratio_ci95": ratio_ci95([r["tps"] for r in runs], [r["tps"] for r in base_runs]),
+        "mean_latency_ratio": cell["mean_us"] / base["mean_us"],
+        "mean_latency_ratio_ci95": ratio_ci95([r["mean_us"] for r in runs],
+                                              [r["mean_us"] for r in base_runs])}
+    if cell.get("server_insns_per_get") and base.get("server_insns_per_get"):
+        out["server_insns_per_get_ratio"] = (
+            cell["server_insns_per_get"] / base["server_insns_per_get"])
+        if all(r.get("server_insns_per_get") for r in runs + base_runs):
+            out["server_insns_per_get_ratio_ci95"] = ratio_ci95(
+                [r["server_insns_per_get"] for r in runs],
+                [r["server_insns_per_get"] for r in base_runs])
+    mine, theirs = _server_us(cell), _server_us(base)
+    if mine and theirs:
+        out["server_cpu_per_request_ratio"] = mine / theirs
+    return out
+
+
 def summarize(doc: dict[str, Any]) -> dict[str, Any]:
     runs = _sat_runs(doc)
+    counting = _counting(doc)
     variants = list(dict.fromkeys(r["variant"] for r in runs))
     sizes = sorted({r["size"] for r in runs})
     table: dict[str, dict[str, Any]] = {}
+    cell_runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for v in variants:
         table[v] = {}
         for s in sizes:
             cell = [r for r in runs if r["variant"] == v and r["size"] == s]
+            counts = [r for r in counting if r["variant"] == v and r["size"] == s
+                      and "load_fraction" not in r]
             if cell:
-                table[v][str(s)] = _cell(cell)
+                table[v][str(s)] = _cell(cell, counts)
+                cell_runs[v, str(s)] = cell
     ratios: dict[str, dict[str, Any]] = {}
     if BASELINE in table:
         for v in variants:
@@ -110,30 +252,41 @@ def summarize(doc: dict[str, Any]) -> dict[str, Any]:
             for s, c in table[v].items():
                 base = table[BASELINE].get(s)
                 if base:
-                    ratios[v][s] = {"tps_ratio": c["tps"] / base["tps"],
-                                    "mean_latency_ratio": c["mean_us"] / base["mean_us"]}
-                    if c.get("server_insns_per_get") and base.get("server_insns_per_get"):
-                        ratios[v][s]["server_insns_per_get_ratio"] = (
-                            c["server_insns_per_get"] / base["server_insns_per_get"])
-                    mine, theirs = _server_us(c), _server_us(base)
-                    if mine and theirs:
-                        ratios[v][s]["server_cpu_per_request_ratio"] = mine / theirs
-    loads = []
-    for r in doc["runs"]:
-        if "load_fraction" in r:
-            loads.append({k: r[k] for k in ("variant", "size", "rep", "load_fraction",
-                                            "offered_rps", "tps", "mean_us", "p99_us",
-                                            "throttled", "lost")}
-                         | {"syscalls_per_request": (crossings(r["syscount"]) or 0)
-                            / max(r["sent"], 1),
-                            "server_insns_per_get": r.get("server_insns_per_get")})
+                    ratios[v][s] = _ratio(c, base, cell_runs[v, s], cell_runs[BASELINE, s])
     _doc_insns(doc, table)
-    return {"table": table, "ratios": ratios, "offered_loads": loads,
+    return {"table": table, "ratios": ratios, "offered_loads": offered_loads(doc),
             "micro": doc.get("micro"), "io_micro": io_micro(doc.get("io_micro")),
             "projection": projection(doc, table),
+            "native_projection": native_projection(doc, table),
             "memaslap": doc.get("memaslap", []),
             "context": {k: doc.get(k) for k in ("kernel", "cpus", "loadavg_before",
                                                 "loadavg_after", "params", "host")}}
+
+
+def offered_loads(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per load fraction and variant: the fixed-rate runs' means and intervals."""
+    fixed = [r for r in doc["runs"] if "load_fraction" in r]
+    out = []
+    for frac in sorted({r["load_fraction"] for r in fixed}):
+        for v in dict.fromkeys(r["variant"] for r in fixed):
+            measured = [r for r in fixed if r["load_fraction"] == frac and r["variant"] == v
+                        and not is_counting(r)]
+            counts = [r for r in fixed if r["load_fraction"] == frac and r["variant"] == v
+                      and is_counting(r)]
+            if not measured:
+                continue
+            c = _cell(measured, counts)
+            out.append({"variant": v, "size": measured[0]["size"], "load_fraction": frac,
+                        "offered_rps": statistics.mean(r["offered_rps"] for r in measured),
+                        "throttled": sum(r.get("throttled", 0) for r in measured)}
+                       | {k: c[k] for k in (
+                           "reps", "tps", "tps_ci95", "mean_us", "mean_us_ci95", "p99_us",
+                           "lost", "syscalls_per_request", "nested_per_request",
+                           "epoll_wait_per_request", "server_insns_per_get",
+                           "server_insns_per_get_ci95", "exchanges_per_request",
+                           "rx_per_exchange", "waits_per_exchange", "wait_first_per_exchange",
+                           "nested_per_exchange", "rx_skipped_per_exchange", "attached")})
+    return out
 
 
 def _doc_insns(doc: dict[str, Any], table: dict[str, dict[str, Any]]) -> None:
@@ -244,15 +397,116 @@ def projection(doc: dict[str, Any], table: dict[str, dict[str, Any]]) -> dict[st
             "crossing_ns": dict(xs), "variants": rows}
 
 
+def _lua_calls_per_request(doc: dict[str, Any], variant: str, size: str) -> float:
+    """lua_syscall() crossings per request (syscount's "lua_syscall"), counting runs."""
+    counts = [r for r in _counting(doc) if r["variant"] == variant and str(r["size"]) == size
+              and "load_fraction" not in r]
+    sent = sum(r["sent"] for r in counts)
+    calls = sum(r["syscount"].get("lua_syscall") or 0 for r in counts)
+    return calls / sent if sent else 0.0
+
+
+def native_projection(doc: dict[str, Any], table: dict[str, dict[str, Any]]
+                      ) -> dict[str, Any] | None:
+    """The hardware projection with the native clock's measured ns (a model, not a
+    measurement), when the host's native.json (`lua-syscall native-clock`) is attached:
+
+    T = k * (I - C * Xg - N * Ng - L * Eg) + C * X + N * Tn + L * Te   ns per GET, where
+      N, L = nested calls and lua_syscall() crossings per GET (syscount),
+      Ng   = guest instructions per nested getppid ((getppid_lua_64 - null_lua) / 64),
+      Eg   = guest instructions of an empty lua_syscall() beyond its crossing
+             (null_lua - null_syscall),
+      Tn, Te, X = the native clock's ns per nested call, per empty lua_syscall()'s
+             in-kernel part and per host crossing (the replica built with the kernel's
+             flags, timed on the host CPU),
+    and k, I, C, Xg as in projection(): only the rest of the work keeps one ns-per-
+    instruction factor.
+    """
+    native = (doc.get("host") or {}).get("native_clock")
+    base = projection(doc, table)
+    micro = doc.get("micro") or {}
+    xg, lua0 = micro.get("null_syscall_ns"), micro.get("null_lua_syscall_ns")
+    lua64 = micro.get("getppid_lua_64_ns")
+    if not native or not base or None in (xg, lua0, lua64):
+        return None
+    ng, eg = (lua64 - lua0) / 64, lua0 - xg
+    tn, te, x = native["nested_call_ns"], native["empty_kernel_ns"], native["crossing_ns"]
+    k = base["ns_per_insn"]
+    size = str(base["size"])
+    rows: dict[str, Any] = {}
+    for v, r in base["variants"].items():
+        c = table[v][size]
+        n = c.get("nested_per_request") or 0.0
+        calls = _lua_calls_per_request(doc, v, size) if n else 0.0
+        cross = r["crossings_per_get"]
+        work = max(r["insns_per_get"] - cross * xg - n * ng - calls * eg, 0.0)
+        t = k * work + cross * x + n * tn + calls * te
+        rows[v] = {"nested_per_get": n, "lua_calls_per_get": calls, "work_insns_per_get": work,
+                   "ns_per_get": t, "gets_per_s": 1e9 / t if t else None}
+    stock = rows.get(BASELINE)
+    for r in rows.values():
+        r["vs_stock"] = stock["ns_per_get"] / r["ns_per_get"] if stock and r["ns_per_get"] \
+            else None
+    return {"size": base["size"], "ns_per_insn": k, "ns_per_insn_source":
+            base["ns_per_insn_source"], "guest_nested_insns": ng, "guest_empty_lua_insns": eg,
+            "native": native, "variants": rows}
+
+
+def native_projection_markdown(proj: dict[str, Any] | None) -> list[str]:
+    if not proj or not proj["variants"]:
+        return []
+    nat = proj["native"]
+    lines = ["", "**Hardware projection with the native clock: a model, not a measurement.** "
+             "As above, but crossings, nested calls and lua_syscall()'s own work at the ns "
+             f"the native clock measured on {nat.get('cpu_model', 'the host')} "
+             f"({nat.get('utc', '?')}; a user-space replica built with the kernel's flags): "
+             f"X = {nat['crossing_ns']:.0f} ns per crossing, Tn = {nat['nested_call_ns']:.0f} "
+             f"ns per nested call (guest: {proj['guest_nested_insns']:.0f} instructions), "
+             f"Te = {nat['empty_kernel_ns']:.0f} ns per lua_syscall() beyond its crossing "
+             f"(guest: {proj['guest_empty_lua_insns']:.0f}); the rest at k = "
+             f"{proj['ns_per_insn']:.3f} ns per instruction.", "",
+             "| variant | nested/GET | lua_syscall/GET | rest insns/GET | ns/GET "
+             "| k GET/s | vs stock |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for v, r in proj["variants"].items():
+        lines.append(f"| {v} | {r['nested_per_get']:.2f} | {r['lua_calls_per_get']:.2f} "
+                     f"| {r['work_insns_per_get']:.0f} | {r['ns_per_get']:.0f} "
+                     f"| {_fmt(_k(r['gets_per_s']), '.0f')} | {_fmt(r['vs_stock'], '.2f')} |")
+    return lines
+
+
+def attach_native_clock(doc: dict[str, Any]) -> None:
+    """Put the newest native clock figures (if `lua-syscall native-clock` ran) in doc."""
+    from .native_clock import latest_results, projection_inputs
+
+    path = latest_results()
+    if path is not None and doc.get("host") is not None:
+        inputs = projection_inputs(json.loads(path.read_text()))
+        if inputs:
+            doc["host"]["native_clock"] = {**inputs, "file": str(path)}
+
+
 def _fmt(x: float | None, spec: str) -> str:
     return "n/a" if x is None else format(x, spec)
 
 
+def _pm(x: float | None, ci: float | None, spec: str) -> str:
+    """x ± its 95 % half-width (x alone with fewer than two repetitions)."""
+    if x is None:
+        return "n/a"
+    return format(x, spec) if ci is None else f"{format(x, spec)} ± {format(ci, spec)}"
+
+
+def _pmk(d: dict[str, Any], key: str, spec: str) -> str:
+    return _pm(d.get(key), d.get(f"{key}_ci95"), spec)
+
+
 def markdown(summary: dict[str, Any]) -> str:
-    lines = ["| value size | variant | TPS | vs stock | mean µs | vs stock | p99 µs "
-             "| crossings/GET | datagrams/crossing | datagrams/batch call | lost | server CPU "
-             "| loadgen CPU | server µs/GET | vs stock | server insns/GET | vs stock |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["Saturation (128 outstanding): mean ± 95 % confidence interval over the "
+             "repetitions (Student's t; for a ratio, the delta method on the two means). "
+             "Measured runs have no perf counter attached.", "",
+             "| value size | variant | reps | TPS | vs stock | mean µs | vs stock | p99 µs "
+             "| server insns/GET | vs stock | lost |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     table, ratios = summary["table"], summary["ratios"]
     sizes = sorted({int(s) for v in table.values() for s in v})
     for s in sizes:
@@ -262,33 +516,36 @@ def markdown(summary: dict[str, Any]) -> str:
                 continue
             r = ratios.get(v, {}).get(str(s), {})
             lines.append(
-                f"| {s} | {v} | {c['tps']:.0f} | {_fmt(r.get('tps_ratio'), '.2f')} "
-                f"| {c['mean_us']:.0f} | {_fmt(r.get('mean_latency_ratio'), '.2f')} "
-                f"| {c['p99_us']:.0f} | {_fmt(c['syscalls_per_request'], '.3f')} "
-                f"| {_fmt(c['datagrams_per_crossing'], '.1f')} "
-                f"| {_fmt(c['datagrams_per_batch_call'], '.1f')} | {c['lost']} "
-                f"| {c['server_cpu_frac']:.2f} | {c['loadgen_cpu_frac']:.2f} "
-                f"| {_fmt(_server_us(c), '.2f')} "
-                f"| {_fmt(r.get('server_cpu_per_request_ratio'), '.2f')} "
-                f"| {_fmt(c.get('server_insns_per_get'), '.0f')} "
-                f"| {_fmt(r.get('server_insns_per_get_ratio'), '.2f')} |")
+                f"| {s} | {v} | {c['reps']} | {_pmk(c, 'tps', '.0f')} "
+                f"| {_pmk(r, 'tps_ratio', '.3f')} "
+                f"| {_pmk(c, 'mean_us', '.1f')} "
+                f"| {_pmk(r, 'mean_latency_ratio', '.3f')} "
+                f"| {c['p99_us']:.0f} "
+                f"| {_pmk(c, 'server_insns_per_get', '.0f')} "
+                f"| {_pmk(r, 'server_insns_per_get_ratio', '.3f')} "
+                f"| {c['lost']} |")
     lines += ["", "server insns/GET: instructions of memcached's vCPU per GET it served (QEMU "
-              "plugin, exact). "
-              "server µs/GET: memcached's time on a CPU per GET, from perf's task clock "
-              "over each run (or /proc's tick-sampled CPU time where it was not counted). Under "
-              "icount both vCPUs take turns on one TCG thread and share one instruction clock, "
-              "so this includes what the load generator's vCPU executed meanwhile: an upper "
-              "bound of memcached's own instructions (the QEMU plugin counts those exactly)."]
+              "plugin, exact, between two markers around each run)."]
+    lines += counts_markdown(summary)
+    lines += attached_markdown(summary)
     if summary["offered_loads"]:
-        lines += ["", "Offered load (fixed rate, 64-byte values):", "",
-                  "| offered/s | variant | TPS | mean µs | p99 µs | crossings/GET "
-                  "| server insns/GET |",
-                  "|---:|---|---:|---:|---:|---:|---:|"]
+        lines += ["", "Offered load (fixed rate; mean ± 95 % interval; counts as above):", "",
+                  "| load | offered/s | variant | reps | TPS | mean µs | p99 µs "
+                  "| server insns/GET | crossings/GET | epoll_wait/GET | exchanges/GET "
+                  "| waits/exchange | wait-first/exchange | nested/exchange |",
+                  "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in summary["offered_loads"]:
-            lines.append(f"| {r['offered_rps']:.0f} | {r['variant']} | {r['tps']:.0f} "
-                         f"| {r['mean_us']:.0f} | {r['p99_us']} "
-                         f"| {r['syscalls_per_request']:.2f} "
-                         f"| {_fmt(r.get('server_insns_per_get'), '.0f')} |")
+            lines.append(
+                f"| {r['load_fraction']:.0%} | {r['offered_rps']:.0f} | {r['variant']} "
+                f"| {r['reps']} | {_pmk(r, 'tps', '.0f')} "
+                f"| {_pmk(r, 'mean_us', '.1f')} | {r['p99_us']:.0f} "
+                f"| {_pmk(r, 'server_insns_per_get', '.0f')} "
+                f"| {_fmt(r.get('syscalls_per_request'), '.2f')} "
+                f"| {_fmt(r.get('epoll_wait_per_request'), '.2f')} "
+                f"| {_fmt(r.get('exchanges_per_request'), '.2f')} "
+                f"| {_fmt(r.get('waits_per_exchange'), '.2f')} "
+                f"| {_fmt(r.get('wait_first_per_exchange'), '.2f')} "
+                f"| {_fmt(r.get('nested_per_exchange'), '.2f')} |")
     micro = summary.get("micro")
     if micro:
         lines += ["", "Microbenchmarks (ns per operation, best of rounds):", "",
@@ -310,6 +567,7 @@ def markdown(summary: dict[str, Any]) -> str:
                          f"| {_fmt(m.get('mean_us_littles_law'), '.0f')} "
                          f"| {m.get('attempts', 1)} |")
     lines += projection_markdown(summary.get("projection"))
+    lines += native_projection_markdown(summary.get("native_projection"))
     ctx = summary["context"]
     host = ctx.get("host") or {}
     lines += ["", f"Guest kernel {ctx.get('kernel')}, {ctx.get('cpus')} vCPUs "
@@ -317,6 +575,76 @@ def markdown(summary: dict[str, Any]) -> str:
               f"host /proc/loadavg before {host.get('before', {}).get('host_loadavg', '?')}, "
               f"after {host.get('after', {}).get('host_loadavg', '?')}."]
     return "\n".join(lines) + "\n"
+
+
+def counts_markdown(summary: dict[str, Any]) -> list[str]:
+    """System calls (counting runs) and memcached's own counters (measured runs)."""
+    lines = ["", "Counts at saturation. crossings, epoll_wait and nested lua calls per GET: "
+             "perf counters on the syscall tracepoints (`syscount`), in separate runs "
+             "(crossings exclude the lua scripts' nested calls, epoll_wait/GET includes "
+             "them); "
+             "exchanges (batched crossings), waits, wait-first and nested calls per exchange: "
+             "memcached's own counters in the measured runs (wait: the exchange waited for a "
+             "request inside the crossing; wait-first: it waited before receiving, as the "
+             "last receive had drained the socket; rx skipped: mmsg left that receive to "
+             "libevent's epoll_wait).", "",
+             "| value size | variant | counted runs | crossings/GET | epoll_wait/GET "
+             "| nested/GET | datagrams/crossing | exchanges/GET | datagrams/exchange "
+             "| waits/exchange | wait-first/exchange | nested/exchange | rx skipped/exchange "
+             "| server µs/GET | server CPU | loadgen CPU |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    table = summary["table"]
+    sizes = sorted({int(s) for v in table.values() for s in v})
+    for s in sizes:
+        for v, cells in table.items():
+            c = cells.get(str(s))
+            if not c:
+                continue
+            lines.append(
+                f"| {s} | {v} | {c.get('counted_runs', 0)} "
+                f"| {_fmt(c['syscalls_per_request'], '.3f')} "
+                f"| {_fmt(c.get('epoll_wait_per_request'), '.3f')} "
+                f"| {_fmt(c.get('nested_per_request'), '.3f')} "
+                f"| {_fmt(c['datagrams_per_crossing'], '.1f')} "
+                f"| {_fmt(c.get('exchanges_per_request'), '.3f')} "
+                f"| {_fmt(c['datagrams_per_batch_call'], '.1f')} "
+                f"| {_fmt(c.get('waits_per_exchange'), '.2f')} "
+                f"| {_fmt(c.get('wait_first_per_exchange'), '.2f')} "
+                f"| {_fmt(c.get('nested_per_exchange'), '.2f')} "
+                f"| {_fmt(c.get('rx_skipped_per_exchange'), '.2f')} "
+                f"| {_fmt(_server_us(c), '.2f')} "
+                f"| {c['server_cpu_frac']:.2f} | {c['loadgen_cpu_frac']:.2f} |")
+    lines += ["", "server µs/GET: perf's task clock in the counting runs (else /proc's "
+              "tick-sampled CPU time): under icount both vCPUs share one instruction clock, "
+              "so it includes the load generator's turns; an upper bound."]
+    return lines
+
+
+def attached_markdown(summary: dict[str, Any]) -> list[str]:
+    """The counting runs against the measured ones: what attaching perf counters costs."""
+    rows = []
+    for v, cells in summary["table"].items():
+        for s, c in cells.items():
+            rows.append((f"{s} B saturation", v, c))
+    for r in summary["offered_loads"]:
+        rows.append((f"{r['size']} B {r['load_fraction']:.0%} load", r["variant"], r))
+    rows = [(w, v, c) for w, v, c in rows if c.get("attached")]
+    if not rows:
+        return []
+    lines = ["", "syscount attached (counting runs) against detached (measured runs, the "
+             "tables above):", "",
+             "| run | variant | TPS detached | attached | attached / detached "
+             "| server insns/GET detached | attached | attached / detached |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for what, v, c in rows:
+        a = c["attached"]
+        det_i, att_i = c.get("server_insns_per_get"), a.get("server_insns_per_get")
+        lines.append(
+            f"| {what} | {v} | {c['tps']:.0f} | {a['tps']:.0f} "
+            f"| {_fmt(a['tps'] / c['tps'] if c['tps'] else None, '.3f')} "
+            f"| {_fmt(det_i, '.0f')} | {_fmt(att_i, '.0f')} "
+            f"| {_fmt(att_i / det_i if det_i and att_i else None, '.3f')} |")
+    return lines
 
 
 def _one_line(text: str, limit: int = 160) -> str:
@@ -477,6 +805,8 @@ def write(doc: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     out_dir.mkdir(parents=True, exist_ok=True)
     if doc.get("host") is not None and "crossing" not in doc["host"]:
         doc["host"]["crossing"] = host_crossing()
+    if doc.get("host") is not None and "native_clock" not in doc["host"]:
+        attach_native_clock(doc)
     summary = summarize(doc)
     (out_dir / "raw.json").write_text(json.dumps(doc, indent=1))
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=1))

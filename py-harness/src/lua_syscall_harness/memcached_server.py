@@ -22,26 +22,28 @@ class Variant:
     name: str
     udp_io: str
     batch: int = 16
-    # lua only: with nothing queued, the script waits up to this long for the next
-    # request in the same crossing (memcached's -o udp_wait_ms; 0: back to libevent)
+    # memcached's -o udp_wait_ms (0: back to libevent): when the last exchange saw the
+    # socket empty, lua and uring wait up to this long for the next request in the same
+    # crossing, and mmsg leaves the receive to libevent's epoll_wait (the same rule)
     wait_ms: int = 0
 
     def options(self) -> str:
         opts = [f"udp_io={self.udp_io}", f"udp_batch={self.batch}"]
         if self.udp_io == "lua":
             opts.append(f"udp_lua_script={LUA_SCRIPT}")
-            if self.wait_ms:
-                opts.append(f"udp_wait_ms={self.wait_ms}")
+        if self.wait_ms and self.udp_io != "stock":
+            opts.append(f"udp_wait_ms={self.wait_ms}")
         return ",".join(opts)
 
 
 # stock: one recvfrom + one sendmsg per datagram; mmsg: recvmmsg + sendmmsg per batch;
 # uring: one io_uring_enter per batch (sendmsg SQEs, multishot recvmsg); lua: one
-# lua_syscall per batch, which also waits for the next request when none is queued.
+# lua_syscall per batch. Every batched path follows the same wait rule (udp_wait_ms):
+# lua and uring wait for the next request inside their call, mmsg in libevent.
 VARIANTS = {
     "stock": Variant("stock", "stock", 1),
-    "mmsg": Variant("mmsg", "mmsg", 16),
-    "uring": Variant("uring", "uring", 16),
+    "mmsg": Variant("mmsg", "mmsg", 16, wait_ms=1),
+    "uring": Variant("uring", "uring", 16, wait_ms=1),
     "lua": Variant("lua", "lua", 16, wait_ms=1),
     "lua-b1": Variant("lua-b1", "lua", 1, wait_ms=1),
 }

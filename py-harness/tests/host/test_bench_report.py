@@ -42,7 +42,7 @@ def test_ratios_and_rates():
 def test_outputs_written(tmp_path):
     bench_report.write(DOC, tmp_path)
     md = (tmp_path / "summary.md").read_text()
-    assert "| 64 | lua | 400 | 2.00 | 500 | 0.50 |" in md
+    assert "| 64 | lua | 2 | 400 ± 0 | 2.000 ± 12.706 | 500.0 ± 0.0 | 0.500 ± 0.000 |" in md
     assert (tmp_path / "memcached-udp.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "summary.json").exists() and (tmp_path / "raw.json").exists()
 
@@ -80,7 +80,7 @@ def test_io_micro_ratios_and_table(tmp_path):
     assert "480 of 480 datagrams" in md
     assert (tmp_path / "io-micro.png").read_bytes()[:4] == b"\x89PNG"
     # the fourth variant is in the measured table and the plot
-    assert "| 64 | uring | 140 | 1.40 |" in md
+    assert "| 64 | uring | 1 | 140 | 1.400 |" in md
 
 
 def test_projection_formula_and_separate_table():
@@ -180,6 +180,123 @@ def test_plugin_instructions_in_the_measured_tables():
     doc["runs"].append(run("lua", 64, 50.0, 100.0, 50, load_fraction=0.5,
                            server_insns_per_get=9000.0))
     md = bench_report.markdown(bench_report.summarize(doc))
-    assert "| 64 | lua | 150 | 1.50 | 800 | 0.80 |" in md
-    assert "| 6666.67 | 0.67 | 8000 | 0.80 |" in md
-    assert "| 0 | lua | 50 | 100 | 200.0 | 0.05 | 9000 |" in md
+    assert "| 64 | lua | 1 | 150 | 1.500 | 800.0 | 0.800 | 1600 | 8000 | 0.800 | 0 |" in md
+    assert "| 64 | lua | 1 | 0.100 | n/a | 0.200 | 20.0 |" in md
+    assert "| 6666.67 | 1.00 | 0.50 |" in md
+    assert "| 50% | 0 | lua | 1 | 50 | 100.0 | 200 | 9000 | 0.05 |" in md
+
+
+def test_confidence_intervals():
+    # t(0.975, 2) = 4.303; sd 1 over 3 samples
+    assert bench_report.ci95([1.0, 2.0, 3.0]) == pytest.approx(4.303 / 3 ** 0.5)
+    assert bench_report.ci95([5.0]) is None
+    assert bench_report.t975(10) == 2.228 and bench_report.t975(500) == 1.980
+    # two samples of equal relative spread: sqrt(2) x the relative half-width of one
+    num, den = [9.0, 11.0], [4.5, 5.5]
+    rel = 12.706 * 2 ** 0.5 / 2 ** 0.5 / 10  # t * sd / sqrt(n) / mean
+    assert bench_report.ratio_ci95(num, den) == pytest.approx(2.0 * rel * 2 ** 0.5)
+    assert bench_report.ratio_ci95([1.0], den) is None
+
+
+def counting(variant, size, tps, syscalls, **extra):
+    r = run(variant, size, tps, 1.0, syscalls, counting=True, **extra)
+    return r
+
+
+def test_counting_runs_count_and_are_not_measured(tmp_path):
+    """Runs with syscount attached give the system calls and nothing else; the measured
+    runs give throughput, latency and instructions, and memcached's own counters."""
+    stats = {"udp_batch_exchanges": 100, "udp_batch_waits": 50, "udp_batch_wait_first": 40,
+             "udp_batch_nested": 250, "udp_batch_rx_datagrams": 1000}
+    measured = [run("stock", 64, 100.0, 10.0, 0, server_insns_per_get=1000.0),
+                run("stock", 64, 110.0, 11.0, 0, server_insns_per_get=1100.0),
+                run("lua", 64, 150.0, 8.0, 0, server_insns_per_get=800.0,
+                    server_stats_delta=stats),
+                run("lua", 64, 160.0, 7.0, 0, server_insns_per_get=820.0,
+                    server_stats_delta=stats)]
+    for r in measured:
+        del r["syscount"]
+    counts = [counting("stock", 64, 50.0, 3000, server_insns_per_get=2000.0),
+              counting("lua", 64, 60.0, 500, server_insns_per_get=1600.0)]
+    counts[1]["syscount"]["lua_nested"] = 400
+    counts[1]["syscount"]["epoll_wait"] = 30
+    doc = {"runs": measured + counts}
+    s = bench_report.summarize(doc)
+    lua = s["table"]["lua"]["64"]
+    assert lua["reps"] == 2 and lua["tps"] == 155.0 and lua["counted_runs"] == 1
+    assert lua["server_insns_per_get"] == 810.0  # the counting run's 1600 is not in it
+    assert lua["syscalls_per_request"] == 0.1 and lua["nested_per_request"] == 0.4
+    assert lua["epoll_wait_per_request"] == 0.03
+    assert lua["waits_per_exchange"] == 0.5 and lua["wait_first_per_exchange"] == 0.4
+    assert lua["nested_per_exchange"] == 2.5 and lua["rx_per_exchange"] == 10.0
+    assert lua["exchanges_per_request"] == 0.1
+    assert lua["attached"] == {"reps": 1, "tps": 60.0, "mean_us": 1.0,
+                               "server_insns_per_get": 1600.0}
+    assert s["table"]["stock"]["64"]["waits_per_exchange"] is None
+    r = s["ratios"]["lua"]["64"]
+    assert r["tps_ratio"] == pytest.approx(155 / 105)
+    assert r["tps_ratio_ci95"] == pytest.approx(
+        bench_report.ratio_ci95([150.0, 160.0], [100.0, 110.0]))
+    md = bench_report.markdown(s)
+    assert "| 64 B saturation | lua | 155 | 60 | 0.387 | 810 | 1600 | 1.975 |" in md
+    assert "| 64 | lua | 1 | 0.100 | 0.030 | 0.400 |" in md
+    assert "| 2.50 | n/a |" in md  # nested per exchange, no mmsg receive skipped
+
+
+def test_offered_loads_are_aggregated_per_variant_and_load():
+    doc = {"runs": [run("lua", 64, 100.0, 50.0, 0, load_fraction=0.25, offered_rps=100.0),
+                    run("lua", 64, 100.0, 70.0, 0, load_fraction=0.25, offered_rps=100.0),
+                    counting("lua", 64, 90.0, 110, load_fraction=0.25, offered_rps=100.0),
+                    run("lua", 64, 300.0, 90.0, 0, load_fraction=0.75, offered_rps=300.0)]}
+    for r in doc["runs"]:
+        if not r.get("counting"):
+            del r["syscount"]
+    loads = bench_report.summarize(doc)["offered_loads"]
+    assert [(x["load_fraction"], x["reps"]) for x in loads] == [(0.25, 2), (0.75, 1)]
+    assert loads[0]["mean_us"] == 60.0
+    assert loads[0]["mean_us_ci95"] == pytest.approx(12.706 * 200 ** 0.5 / 2 ** 0.5)
+    assert loads[0]["syscalls_per_request"] == 0.11 and loads[1]["syscalls_per_request"] is None
+    assert loads[0]["attached"]["tps"] == 90.0
+
+
+def test_measured_runs_attach_no_perf_counters(monkeypatch, tmp_path):
+    """syscount (perf counters on the syscall tracepoints) runs only in counting runs."""
+    started: list[list[str]] = []
+
+    class FakeCounter:
+        def __init__(self, argv, **kw):
+            started.append(argv)
+            self.stdout = iter_lines(["ready\n"])
+            self.stdin = object()
+
+        def communicate(self, _):
+            return '{"syscalls": 7, "lua_nested": 2}\n', ""
+
+    class iter_lines:
+        def __init__(self, lines):
+            self.lines = lines
+
+        def readline(self):
+            return self.lines.pop(0)
+
+    class FakeServer:
+        pid, port = 1, 2
+        n = 0
+
+        def stats(self):
+            self.n += 10
+            return {"cmd_get": str(self.n), "udp_batch_nested": str(2 * self.n)}
+
+    gen = '{"tps": 1.0, "mean_us": 1.0, "p99_us": 1, "sent": 5, "lost": 0}'
+    monkeypatch.setattr(bench_guest.subprocess, "Popen", FakeCounter)
+    monkeypatch.setattr(bench_guest.subprocess, "run",
+                        lambda argv, **kw: subprocess.CompletedProcess(argv, 0, gen, ""))
+    monkeypatch.setattr(bench_guest, "cpu_seconds", lambda pid: 0.0)
+    args = bench_guest.parser().parse_args(["--out", str(tmp_path / "x")])
+    r = bench_guest.measured_run(FakeServer(), tmp_path, args, None)  # type: ignore[arg-type]
+    assert started == [] and "syscount" not in r and not r.get("counting")
+    assert r["server_stats_delta"] == {"cmd_get": 10, "udp_batch_nested": 20}
+    r = bench_guest.measured_run(FakeServer(), tmp_path, args, None, count=True)  # type: ignore[arg-type]
+    assert len(started) == 1 and started[0][0].endswith("syscount")
+    assert r["counting"] and r["syscount"] == {"syscalls": 7, "lua_nested": 2}
+    assert args.reps >= 10 and args.load_reps >= 10

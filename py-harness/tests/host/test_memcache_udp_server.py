@@ -3,7 +3,11 @@ identically, and the load generator counts what it gets. (The lua path needs the
 lua_syscall kernel: tests/guest/test_memcached_udp.py.)"""
 
 import json
+import socket
 import subprocess
+import time
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -49,3 +53,67 @@ def test_loadgen_counts_hits_and_misses(server, tmp_path):
     assert 0 < out["misses"] < out["sent"]
     assert out["rx_datagrams"] > out["sent"] - out["lost"] - 16
     assert out["p99_us"] >= out["p50_us"] > 0
+
+
+def io_uring_enabled() -> bool:
+    try:
+        return Path("/proc/sys/kernel/io_uring_disabled").read_text().strip() == "0"
+    except OSError:
+        return True  # kernels before 6.6 have no switch
+
+
+def one_at_a_time(server: Server, gets: int) -> list[float]:
+    """GETs one at a time, each followed by a TCP stats request: seconds per stats."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.connect(("127.0.0.1", server.port))
+    sock.settimeout(5)
+    took = []
+    try:
+        for i in range(gets):
+            sock.send(memcache_udp.get_request(key(64, i % 10), i))
+            assert int.from_bytes(sock.recv(2048)[:2], "big") == i
+            t0 = time.monotonic()
+            server.stats()
+            took.append(time.monotonic() - t0)
+    finally:
+        sock.close()
+    return took
+
+
+@pytest.mark.skipif(not io_uring_enabled(), reason="io_uring disabled on this host")
+def test_uring_waits_in_its_call_and_any_event_ends_the_wait():
+    """With udp_wait_ms the uring path waits for the next request inside io_uring_enter
+    once the socket was drained; a TCP request (another descriptor of the worker) ends
+    that wait at once through the poll of libevent's epoll instance, as it ends lua's."""
+    server = Server(replace(VARIANTS["uring"], wait_ms=500), 24700, cpu=None)
+    server.start()
+    try:
+        server.load((64,), 10)
+        took = one_at_a_time(server, 20)
+        stats = server.stats()
+    finally:
+        server.stop()
+    assert int(stats["udp_batch_rx_datagrams"]) == 20
+    # every exchange after a reply waited (the socket was drained each time) ...
+    assert int(stats["udp_batch_waits"]) >= 15
+    assert int(stats["udp_batch_wait_first"]) == int(stats["udp_batch_waits"])
+    # ... and no TCP request sat out the 500 ms wait
+    assert max(took) < 0.25
+
+
+def test_mmsg_leaves_the_doomed_receive_to_libevent():
+    """The same rule for mmsg, which cannot wait in a call: after a receive that drained
+    the socket, no recvmmsg that would find nothing; libevent's epoll_wait waits."""
+    server = Server(VARIANTS["mmsg"], 24701, cpu=None)
+    server.start()
+    try:
+        server.load((64,), 10)
+        one_at_a_time(server, 20)
+        stats = server.stats()
+    finally:
+        server.stop()
+    assert int(stats["udp_batch_rx_datagrams"]) == 20
+    assert int(stats["udp_batch_rx_skipped"]) >= 15
+    assert int(stats["udp_batch_waits"]) == 0
+    # one recvmmsg and one sendmmsg per GET, not a third (failing) receive
+    assert int(stats["udp_batch_exchanges"]) <= 2 * 20 + 2
