@@ -10,7 +10,7 @@ import hashlib
 import shutil
 from pathlib import Path
 
-from .layout import HARNESS_DIR, DebianSource, build_root, downloads_dir
+from .layout import HARNESS_DIR, REPO_ROOT, DebianSource, build_root, downloads_dir
 from .lua_source import verify_sha256
 from .proc import HarnessError, run, say
 
@@ -25,6 +25,8 @@ LUA_SCRIPT = PATCH_DIR / "udp_batch.lua"
 # LD_PRELOAD shim for memaslap: no SO_REUSEADDR on its UDP sockets (see the source)
 NOREUSE_SOURCE = PATCH_DIR / "udp_noreuse.c"
 LOADGEN_DIR = HARNESS_DIR / "loadgen"
+# tools/lib/lua_syscall of the series: memcached's lua path and the load tools link it
+LIB_DIR = REPO_ROOT / "tools" / "lib" / "lua_syscall"
 LOADGEN_PROGRAMS = ("mc_loadgen", "syscall_micro", "syscount", "tsc_khz", "io_micro",
                     "null_syscall")
 
@@ -82,9 +84,16 @@ def fetch() -> Path:
 def _stamp_text(dsc: Path) -> str:
     h = hashlib.sha256(dsc.read_bytes())
     h.update(CONFIGURE_VERSION)
-    for p in patch_series():
+    for p in [*patch_series(), *sorted(LIB_DIR.glob("*"))]:
         h.update(p.name.encode() + b"\0" + p.read_bytes())
     return h.hexdigest()
+
+
+def build_library(out: Path) -> Path:
+    """liblua_syscall.a from the series' tools/lib/lua_syscall, built into out/."""
+    out.mkdir(parents=True, exist_ok=True)
+    run(["make", "-s", "-C", str(LIB_DIR), f"OUTPUT={out}/"], capture=True)
+    return out / "liblua_syscall.a"
 
 
 def build() -> Path:
@@ -104,9 +113,10 @@ def build() -> Path:
     for p in patch_series():
         run(["patch", "-p1", "--forward", "--batch", "-i", str(p)], cwd=src, capture=True)
     # SASL and TLS off: the benchmark needs neither, and UDP refuses SASL anyway.
-    # liburing (liburing-dev) for the udp_io=uring path.
+    # liburing (liburing-dev) for the udp_io=uring path, liblua_syscall for the lua path.
+    lib = build_library(out / "liblua_syscall")
     run(["./configure", "--disable-sasl", "--disable-tls", "--disable-dependency-tracking",
-         "LIBS=-luring"], cwd=src, capture=True)
+         f"CPPFLAGS=-I{LIB_DIR.parent}", f"LIBS=-luring {lib}"], cwd=src, capture=True)
     run(["make", "-j2", "memcached"], cwd=src, capture=True)
     if not binary().exists():
         raise HarnessError(f"memcached build produced no {binary()}")
@@ -118,7 +128,8 @@ def build_loadgen() -> Path:
     """Compile the load generator and microbenchmarks (make, incremental)."""
     out = loadgen_dir()
     out.mkdir(parents=True, exist_ok=True)
-    run(["make", "-s", "-C", str(LOADGEN_DIR), f"OUT={out}"], capture=True)
+    run(["make", "-s", "-C", str(LOADGEN_DIR), f"OUT={out}", f"LIBLUA_SYSCALL={LIB_DIR}"],
+        capture=True)
     for name in LOADGEN_PROGRAMS:
         if not loadgen_binary(name).exists():
             raise HarnessError(f"loadgen build produced no {loadgen_binary(name)}")

@@ -78,7 +78,9 @@ def build_tools() -> tuple[Path, Path]:
     cflags = ["-O2", "-g", "-Wall", "-Wextra", "-Werror", "-std=gnu11", "-D_GNU_SOURCE"]
     run(["gcc", *cflags, "-shared", "-fPIC", "-I", str(header.parent), "-o", str(plugin),
          str(PROFILER_DIR / "insn_profile.c")])
-    run(["gcc", *cflags, "-o", str(guest), str(PROFILER_DIR / "profile_guest.c")])
+    lib = memcached_build.LIB_DIR
+    run(["gcc", *cflags, f"-I{lib}", "-o", str(guest), str(PROFILER_DIR / "profile_guest.c"),
+         str(lib / "lua_syscall.c")])
     return plugin, guest
 
 
