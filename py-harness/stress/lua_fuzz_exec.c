@@ -624,7 +624,7 @@ static void do_calls(const struct program *pr, const struct params *pa,
 		set_alarm(pa->alarm_ms);
 	arm_nth(pa->nth_reg);
 	res->in_lua = 1;
-	reg = ret_of(register_script(script,
+	reg = ret_of(register_script((const char *)script,
 				     pa->reg_len < 0 ? pr->len : (size_t)pa->reg_len,
 				     pa->reg_flags));
 	res->in_lua = 0;
