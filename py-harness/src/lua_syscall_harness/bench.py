@@ -93,12 +93,14 @@ def run(guest_args: list[str], *, timeout: float, skip_build: bool = False,
                    else "icount: 1 instruction = 1 ns",
                    "guest_seconds": round(res.seconds)}
     bench_report.write(doc, out)
-    # The README shows the latest run's plots from here (committed with the run's numbers).
-    shown = REPO_ROOT / "docs" / "benchmark"
-    shown.mkdir(parents=True, exist_ok=True)
-    for name in ("memcached-udp.png", "io-micro.png", "summary.md"):
-        if (out / name).exists():
-            shutil.copy2(out / name, shown / name)
+    # The README shows the latest full run's plots from here (committed with its numbers);
+    # a --micro-only run leaves them alone.
+    if "--micro-only" not in guest_args:
+        shown = REPO_ROOT / "docs" / "benchmark"
+        shown.mkdir(parents=True, exist_ok=True)
+        for name in ("memcached-udp.png", "io-micro.png", "chain-micro.png", "summary.md"):
+            if (out / name).exists():
+                shutil.copy2(out / name, shown / name)
     print((out / "summary.md").read_text(), flush=True)
     say(f"results in {out} ({res.accel}; total {total})")
     return 0

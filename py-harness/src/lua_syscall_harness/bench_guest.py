@@ -123,6 +123,25 @@ def io_microbenchmarks(bursts: int, workdir: Path) -> dict[str, Any]:
     return out
 
 
+def chain_microbenchmarks(ops: int, workdir: Path) -> dict[str, Any]:
+    """Dependent chains (a du-like walk, small files read whole): direct, io_uring, one
+    lua_syscall() per directory / batch / everything.
+
+    chain_micro checks every operation (the walk's totals against the tree it built, every
+    file's length and bytes) and that the lua paths' nested calls are the direct path's
+    calls, and exits non-zero on any mismatch.
+    """
+    res = subprocess.run(["taskset", "-c", LOAD_CPU, str(loadgen_binary("chain_micro")),
+                          "-n", str(ops), "-r", "3", "-d", str(workdir)],
+                         capture_output=True, text=True, check=False)
+    if res.returncode != 0:
+        raise RuntimeError(f"chain_micro failed ({res.returncode}): {res.stderr.strip()}")
+    out: dict[str, Any] = json.loads(res.stdout)
+    if not out.get("checked") or out["checksum"] != out["small"]["fnv1a"]:
+        raise RuntimeError(f"chain_micro: unchecked result {out}")
+    return out
+
+
 def mark(args: argparse.Namespace) -> int | None:
     """A snapshot of the host's instruction counter plugin, taken on the generator's vCPU.
 
@@ -265,7 +284,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     tune_network(args.rps_cpus)
     warm_page_cache([binary(), *(loadgen_binary(n) for n in ("mc_loadgen", "syscall_micro",
-                                                             "io_micro", "syscount")),
+                                                             "io_micro", "syscount",
+                                                             "chain_micro")),
                      *(Path(p) for p in map(shutil.which, ("memcaslap", "taskset")) if p)])
     # private: a fixed path could be the repository itself, which the guest sees read-only
     workdir = Path(tempfile.mkdtemp(prefix="lua-syscall-bench-"))
@@ -276,6 +296,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         say(f"micro: {doc['micro']}")
         doc["io_micro"] = io_microbenchmarks(args.io_micro_bursts, workdir)
         say(f"io micro: {doc['io_micro']}")
+        if args.chain_micro_ops:
+            doc["chain_micro"] = chain_microbenchmarks(args.chain_micro_ops, workdir)
+            say(f"chain micro: {doc['chain_micro']}")
+    if args.micro_only:
+        doc["loadavg_after"] = loadavg()
+        return doc
     servers = [Server(v, BASE_PORT + i) for i, v in enumerate(variants)]
     try:
         for s in servers:
@@ -384,6 +410,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--micro-iterations", type=int, default=2000)
     p.add_argument("--io-micro-bursts", type=int, default=500,
                    help="bursts per round of io_micro (16 pread / 16 sendto each)")
+    p.add_argument("--chain-micro-ops", type=int, default=30,
+                   help="operations per round of chain_micro (walks of its tree; passes over "
+                   "its small files); 0: do not run it")
+    p.add_argument("--micro-only", action="store_true",
+                   help="run the microbenchmarks (syscall_micro, io_micro, chain_micro) and "
+                   "no memcached")
     p.add_argument("--memaslap-variants", nargs="+", default=list(VARIANTS),
                    choices=list(VARIANTS),
                    help="variants memaslap runs against (any that fails fails the bench)")

@@ -256,6 +256,8 @@ def summarize(doc: dict[str, Any]) -> dict[str, Any]:
     _doc_insns(doc, table)
     return {"table": table, "ratios": ratios, "offered_loads": offered_loads(doc),
             "micro": doc.get("micro"), "io_micro": io_micro(doc.get("io_micro")),
+            "chain_micro": chain_micro(doc.get("chain_micro")),
+            "chain_native": chain_native(doc),
             "projection": projection(doc, table),
             "native_projection": native_projection(doc, table),
             "memaslap": doc.get("memaslap", []),
@@ -320,6 +322,261 @@ def io_micro(raw: dict[str, Any] | None) -> dict[str, Any] | None:
                          "vs_direct": ns / direct if ns is not None and direct else None}
         out["ops"][op] = row
     return out
+
+
+# chain_micro (issue 20 item 4): chains of calls whose next call depends on the last result.
+# The unit each workload's operation is also reported per: a walk stats every entry of the
+# tree; a pass reads every small file.
+CHAIN_UNITS = {"dirwalk": ("walk", "entry"), "smallfiles": ("pass", "file")}
+CHAIN_PLURAL = {"entry": "entries", "file": "files"}
+CHAIN_COLOURS = {"direct": "tab:gray", "uring": "tab:green", "uring_all": "tab:olive",
+                 "uring_nostat": "tab:cyan", "lua_dir": "tab:orange", "lua_tree": "tab:red",
+                 "lua_tree_unpack": "tab:pink",
+                 "lua": "tab:orange", "lua_all": "tab:red"}
+
+
+def chain_micro(raw: dict[str, Any] | None) -> dict[str, Any] | None:
+    """chain_micro's paths per workload: ns per operation (under icount: instructions),
+    per entry or file, against direct, with crossings and nested calls per operation.
+
+    A path chain_micro did not run (-L: no lua_syscall) is kept as None.
+    """
+    if not raw:
+        return None
+    units = {"dirwalk": (raw.get("tree") or {}).get("entries"),
+             "smallfiles": (raw.get("small") or {}).get("files")}
+    out: dict[str, Any] = {"tree": raw.get("tree"), "small": raw.get("small"),
+                           "checked": raw.get("checked"), "checksum": raw.get("checksum"),
+                           "iterations": raw.get("iterations"), "rounds": raw.get("rounds"),
+                           "workloads": {}}
+    for w, (op, unit) in CHAIN_UNITS.items():
+        rows = raw.get(w)
+        if not rows:
+            continue
+        direct = (rows.get("direct") or {}).get("ns")
+        n = units[w]
+        paths: dict[str, Any] = {}
+        for p, r in rows.items():
+            if r is None:
+                paths[p] = None
+                continue
+            ns = r["ns"]
+            paths[p] = {"ns": ns, "unit_ns": ns / n if n else None,
+                        "vs_direct": ns / direct if direct else None,
+                        "crossings": r["crossings"], "nested": r.get("nested"),
+                        "uring_workers": r.get("uring_workers")}
+        out["workloads"][w] = {"op": op, "unit": unit, "units": n, "paths": paths}
+    return out
+
+
+def chain_native(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """chain_micro on the native clock: the direct and io_uring paths measured on the host
+    (chain_micro -L, the host's kernel), the lua paths a model (the host has no
+    lua_syscall()):
+
+      A:  T = H_direct - (C_direct - C_lua) * X + C_lua * Te + N * Tn
+      B:  A + k * R,  R = I_lua - I_direct + C_direct * Xg - C_lua * (Xg + Eg) - N * Ng,
+                      k = (H_direct - C_direct * X) / (I_direct - C_direct * Xg)
+
+    H: host ns per operation; I: guest instructions per operation (icount); C: crossings
+    and N: nested calls per operation (chain_micro's counts); X, Tn, Te: the native clock's
+    ns per host crossing, per nested call and per empty lua_syscall()'s in-kernel part (the
+    replica built with the kernel's flags); Xg, Ng, Eg: the guest's instructions per null
+    syscall, per nested getppid and per empty lua_syscall() beyond its crossing
+    (syscall_micro). A charges the crossings saved and the nested calls made; B adds the
+    script's own work beyond its calls (parsing records with mem.get*, the VM's loop; less
+    the direct path's user-space code), R guest instructions at the ns per instruction of
+    the direct path's kernel work. None without the host run or the native clock.
+    """
+    host = doc.get("host") or {}
+    guest, native = doc.get("chain_micro"), host.get("chain_native_clock")
+    hraw = host.get("chain_micro") or {}
+    if not guest or not native or not hraw.get("checked"):
+        return None
+    x, tn, te = native["crossing_ns"], native["nested_call_ns"], native["empty_kernel_ns"]
+    micro = doc.get("micro") or {}
+    xg, lua0 = micro.get("null_syscall_ns"), micro.get("null_lua_syscall_ns")
+    lua64 = micro.get("getppid_lua_64_ns")
+    have_guest_calls = None not in (xg, lua0, lua64)
+    out: dict[str, Any] = {"native": native, "host_kernel": hraw.get("host_kernel"),
+                           "workloads": {}}
+    if have_guest_calls:
+        out["guest_nested_insns"] = (lua64 - lua0) / 64
+        out["guest_empty_lua_insns"] = lua0 - xg
+    for w, (op, _unit) in CHAIN_UNITS.items():
+        g, h = guest.get(w) or {}, hraw.get(w) or {}
+        gd, hd = g.get("direct"), h.get("direct")
+        if not gd or not hd:
+            continue
+        rows: dict[str, Any] = {}
+        k = None
+        if have_guest_calls and gd["ns"] > gd["crossings"] * xg:
+            k = (hd["ns"] - gd["crossings"] * x) / (gd["ns"] - gd["crossings"] * xg)
+        for p, r in g.items():
+            if r is None:
+                continue
+            row: dict[str, Any] = {"guest_insns": r["ns"], "crossings": r["crossings"],
+                                   "nested": r.get("nested"),
+                                   "host_ns": (h.get(p) or {}).get("ns"),
+                                   "model_ns": None, "model_vm_ns": None, "script_insns": None}
+            if r.get("nested") is not None:
+                c, n = r["crossings"], r["nested"]
+                row["model_ns"] = hd["ns"] - (gd["crossings"] - c) * x + c * te + n * tn
+                if k is not None:
+                    ng, eg = out["guest_nested_insns"], out["guest_empty_lua_insns"]
+                    resid = (r["ns"] - gd["ns"] + gd["crossings"] * xg - c * (xg + eg)
+                             - n * ng)
+                    row["script_insns"] = resid
+                    row["model_vm_ns"] = row["model_ns"] + k * resid
+            ns = row["host_ns"] if row["host_ns"] is not None else row["model_vm_ns"] \
+                if row["model_vm_ns"] is not None else row["model_ns"]
+            row["vs_direct"] = ns / hd["ns"] if ns is not None and hd["ns"] else None
+            rows[p] = row
+        out["workloads"][w] = {"op": op, "ns_per_insn": k, "paths": rows}
+    return out
+
+
+def chain_micro_markdown(cm: dict[str, Any] | None) -> list[str]:
+    if not cm or not cm["workloads"]:
+        return []
+    tree, small = cm.get("tree") or {}, cm.get("small") or {}
+    lines = ["", "Chains (`chain_micro`, issue 20 item 4: each call depends on the last one's "
+             f"result). dirwalk: a du -b of a tmpfs tree of {tree.get('dirs')} directories and "
+             f"{tree.get('files')} files ({tree.get('bytes')} bytes; {tree.get('entries')} "
+             "entries stat'ed per walk): getdents64, newfstatat of every entry, openat of "
+             f"every subdirectory. smallfiles: {small.get('files')} files of 100-4000 bytes "
+             f"({small.get('bytes')} in all) read whole per pass: openat, fstat, read, close; "
+             f"batches of {small.get('batch')}. direct: every call from user space; uring: "
+             "dirwalk one io_uring_enter() for a directory's statx (getdents64 and the "
+             "subdirectories' openat/close direct), smallfiles a linked chain per file, statx "
+             "-> openat (fixed slot) -> read (the slot's capacity: the chain cannot pass the "
+             "size on) => close, one io_uring_enter() per batch (uring_all: per pass); "
+             "uring_nostat: openat -> read (size known beforehand) => close; lua_dir: one "
+             "lua_syscall() per directory, lua_tree: the whole walk in one (both read each "
+             "record's and stat's fields with mem.get*), lua_tree_unpack: as lua_tree with "
+             "string.unpack over one mem.read per getdents64 chunk and per stat; lua: one "
+             "lua_syscall() per batch, lua_all: per pass. Best of "
+             f"{cm.get('rounds')} rounds of {cm.get('iterations')} operations; every "
+             "operation checked (totals, lengths, bytes; checksum "
+             f"{cm.get('checksum')}); nested calls equal the direct path's calls. io-wq: "
+             "io_uring worker threads after the path (statx always runs in one).", "",
+             "| workload | path | ns/op (icount: instructions) | per entry or file "
+             "| vs direct | crossings/op | nested/op | io-wq |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for w, wl in cm["workloads"].items():
+        for p, r in wl["paths"].items():
+            if r is None:
+                lines.append(f"| {w} | {p} | not run | | | | | |")
+                continue
+            lines.append(f"| {w} | {p} | {r['ns']:.0f} | {_fmt(r['unit_ns'], '.0f')} "
+                         f"| {_fmt(r['vs_direct'], '.2f')} | {r['crossings']:.2f} "
+                         f"| {_fmt(r['nested'], '.0f')} "
+                         f"| {_fmt(r['uring_workers'], 'd')} |")
+    return lines
+
+
+def chain_native_markdown(cn: dict[str, Any] | None) -> list[str]:
+    if not cn or not cn["workloads"]:
+        return []
+    nat = cn["native"]
+    lines = ["", "**Chains on the native clock: direct and io_uring measured on the host, the "
+             "lua paths a model, not a measurement.** Host: `chain_micro -L` on "
+             f"{nat.get('cpu_model', 'the host CPU')}, kernel {cn.get('host_kernel') or '?'} "
+             "(no lua_syscall there). Model A: host direct ns - crossings saved x X + "
+             "lua_syscall() calls x Te + nested calls x Tn, with the native clock's "
+             f"({nat.get('utc', '?')}, kernel flags) X = {nat['crossing_ns']:.1f} ns per "
+             f"crossing, Tn = {nat['nested_call_ns']:.1f} ns per nested call, Te = "
+             f"{nat['empty_kernel_ns']:.1f} ns per lua_syscall()'s in-kernel part. Model B: A "
+             "plus the script's own work beyond its calls (guest instructions of the lua path "
+             "less the direct path's, less crossings, lua_syscall() and nested calls at the "
+             "guest's own cost per call; negative when the script's work is less than the "
+             "direct path's user-space code) at k ns per instruction of the direct path's "
+             "kernel work (host direct ns - crossings x X over guest instructions - crossings "
+             "x the guest's null syscall). vs direct: host ns (B for lua) over host direct.",
+             "", "| workload | path | guest insns/op (icount) | host ns/op (measured) "
+             "| model A ns/op | script insns beyond calls | model B ns/op | vs direct |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for w, wl in cn["workloads"].items():
+        for p, r in wl["paths"].items():
+            lines.append(f"| {w} | {p} | {r['guest_insns']:.0f} | {_fmt(r['host_ns'], '.0f')} "
+                         f"| {_fmt(r['model_ns'], '.0f')} | {_fmt(r['script_insns'], '.0f')} "
+                         f"| {_fmt(r['model_vm_ns'], '.0f')} | {_fmt(r['vs_direct'], '.2f')} |")
+    ks = ", ".join(f"{w} {_fmt(wl['ns_per_insn'], '.3f')}" for w, wl in cn["workloads"].items())
+    lines += ["", f"k (ns per guest instruction of the direct path's kernel work): {ks}. The "
+              "host's kernel and configuration differ from the guest's; the model ignores "
+              "caches and branch predictors."]
+    return lines
+
+
+def plot_chain_micro(cm: dict[str, Any], path: Path) -> None:
+    """chain_micro: instructions (= guest ns) per operation, one panel per workload."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    wls = list(cm["workloads"].items())
+    fig, axes = plt.subplots(1, len(wls), figsize=(5.5 * len(wls), 4), squeeze=False)
+    for ax, (w, wl) in zip(axes[0], wls, strict=True):
+        paths = [(p, r) for p, r in wl["paths"].items() if r is not None]
+        bars = ax.bar(range(len(paths)), [r["ns"] / 1000 for _, r in paths],
+                      color=[CHAIN_COLOURS.get(p, "tab:purple") for p, _ in paths])
+        for b, (_, r) in zip(bars, paths, strict=True):
+            ax.annotate(f"{r['crossings']:g} x", (b.get_x() + b.get_width() / 2,
+                                                  b.get_height()),
+                        ha="center", va="bottom", fontsize=8)
+        ax.set_xticks(range(len(paths)), [p for p, _ in paths], rotation=20)
+        ax.set_ylabel(f"µs per {wl['op']} (icount: k instructions)")
+        ax.set_title(f"{w}: {wl['units']} {CHAIN_PLURAL.get(wl['unit'], wl['unit'])} "
+                     f"per {wl['op']}")
+        ax.grid(axis="y", alpha=0.3)
+    fig.suptitle("Dependent chains: direct vs io_uring vs lua_syscall (labels: crossings)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def host_chain_micro(guest: dict[str, Any], loadgen: Path | None = None) -> dict[str, Any]:
+    """chain_micro's direct and io_uring paths natively on the host (-L: no lua_syscall
+    there), with the guest run's tree and batch; {"error": ...} if it failed."""
+    import platform
+
+    if loadgen is None:
+        from .memcached_build import loadgen_dir
+
+        loadgen = loadgen_dir()
+    tree, small = guest.get("tree") or {}, guest.get("small") or {}
+    argv = [str(loadgen / "chain_micro"), "-L", "-n", "200", "-r", "10",
+            "-D", str(tree.get("dirs_made", 8)), "-F", str(tree.get("files_per_dir", 32)),
+            "-N", str(small.get("files", 64)), "-B", str(small.get("batch", 16))]
+    with tempfile.TemporaryDirectory() as tmp:
+        res = subprocess.run([*argv, "-d", tmp], capture_output=True, text=True, check=False)
+    if res.returncode != 0:
+        return {"error": res.stderr.strip()[-300:]}
+    out: dict[str, Any] = json.loads(res.stdout)
+    out["host_kernel"] = platform.release()
+    return out
+
+
+def newest_native_inputs() -> dict[str, Any] | None:
+    """The newest native-clock run that timed the kernel's own flags (a later run may have
+    timed other flags only): its projection inputs and file."""
+    from .native_clock import projection_inputs, results_root
+
+    root = results_root()
+    for path in sorted(root.glob("*/native.json"), reverse=True) if root.is_dir() else []:
+        inputs = projection_inputs(json.loads(path.read_text()))
+        if inputs:
+            return {**inputs, "file": str(path)}
+    return None
+
+
+def attach_chain_host(doc: dict[str, Any]) -> None:
+    """doc["host"]: chain_micro natively on the host and the native clock's figures."""
+    doc["host"]["chain_micro"] = host_chain_micro(doc["chain_micro"])
+    native = newest_native_inputs()
+    if native:
+        doc["host"]["chain_native_clock"] = native
 
 
 def _ns_per_insn(doc: dict[str, Any]) -> tuple[float, str]:
@@ -553,6 +810,8 @@ def markdown(summary: dict[str, Any]) -> str:
         lines += [f"| {k.removesuffix('_ns')} | {v:.0f} |" for k, v in micro.items()
                   if k.endswith("_ns")]
     lines += io_micro_markdown(summary.get("io_micro"))
+    lines += chain_micro_markdown(summary.get("chain_micro"))
+    lines += chain_native_markdown(summary.get("chain_native"))
     if summary["memaslap"]:
         lines += ["", "memaslap (`memcaslap -U`, 1 thread, 128 concurrency, 64-byte values, "
                   "GET:SET 9:1 over UDP; attempts: runs until one completed, memaslap aborts on a "
@@ -807,6 +1066,8 @@ def write(doc: dict[str, Any], out_dir: Path) -> dict[str, Any]:
         doc["host"]["crossing"] = host_crossing()
     if doc.get("host") is not None and "native_clock" not in doc["host"]:
         attach_native_clock(doc)
+    if doc.get("host") is not None and doc.get("chain_micro") and "chain_micro" not in doc["host"]:
+        attach_chain_host(doc)
     summary = summarize(doc)
     (out_dir / "raw.json").write_text(json.dumps(doc, indent=1))
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=1))
@@ -814,6 +1075,8 @@ def write(doc: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     plot(summary, out_dir / "memcached-udp.png")
     if summary.get("io_micro"):
         plot_io_micro(summary["io_micro"], out_dir / "io-micro.png")
+    if summary.get("chain_micro"):
+        plot_chain_micro(summary["chain_micro"], out_dir / "chain-micro.png")
     failed = memaslap_failures(summary)
     if failed:
         raise HarnessError(f"memaslap did not run (results in {out_dir}): " + "; ".join(failed))

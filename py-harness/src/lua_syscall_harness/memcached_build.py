@@ -28,7 +28,7 @@ LOADGEN_DIR = HARNESS_DIR / "loadgen"
 # tools/lib/lua_syscall of the series: memcached's lua path and the load tools link it
 LIB_DIR = REPO_ROOT / "tools" / "lib" / "lua_syscall"
 LOADGEN_PROGRAMS = ("mc_loadgen", "syscall_micro", "syscount", "tsc_khz", "io_micro",
-                    "null_syscall")
+                    "null_syscall", "chain_micro")
 
 
 def build_dir() -> Path:

@@ -633,10 +633,17 @@ def plot(doc: dict[str, Any], path: Path) -> None:
 
 
 def latest_results() -> Path | None:
-    """native.json of the newest native-clock run, if any."""
+    """native.json of the newest native-clock run that timed the kernel's own flags, if any
+    (a run of other code-generation variants only is no input for the projection)."""
     root = results_root()
-    found = sorted(root.glob("*/native.json")) if root.is_dir() else []
-    return found[-1] if found else None
+    for path in sorted(root.glob("*/native.json"), reverse=True) if root.is_dir() else []:
+        try:
+            variants = json.loads(path.read_text()).get("variants") or {}
+        except (OSError, ValueError):
+            continue
+        if Variant().name in variants:
+            return path
+    return None
 
 
 def projection_inputs(native: dict[str, Any]) -> dict[str, float] | None:
