@@ -23,8 +23,9 @@
 -- script called epoll_wait; calls: the system calls it made, for memcached's
 -- stats); a receive error other than EAGAIN or EINTR is passed through as
 -- -errno.
-local EAGAIN, EINTR = 11, 4
-local MSG_DONTWAIT = 0x40
+-- The kernel's values, looked up once at registration (sys.const).
+local K = sys.const
+local EAGAIN, EINTR, MSG_DONTWAIT = K.EAGAIN, K.EINTR, K.MSG_DONTWAIT
 local WAIT_EVENTS = 8 -- memcached's UDP_WAIT_EVENTS
 local sendmmsg, recvmmsg, epoll_wait = sys.sendmmsg, sys.recvmmsg, sys.epoll_wait
 

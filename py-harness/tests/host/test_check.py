@@ -180,3 +180,14 @@ def test_corpus_expectations(tmp_path: Path, checker: Path) -> None:
     assert "script: warning: 4 more unknown names\n" in scripts["many_unknown.lua"]["log"]
     assert scripts["endless_loop.lua"]["errno"] == "ETIME"
     assert os.path.exists(checker)
+
+
+def test_the_projects_own_scripts_pass_without_a_warning(checker: Path) -> None:
+    """The scripts the project ships (memcached's batch script) are accepted, log empty."""
+    from lua_syscall_harness.layout import HARNESS_DIR
+
+    scripts = sorted((HARNESS_DIR / "memcached").glob("*.lua"))
+    assert scripts
+    for script in scripts:
+        res = run(script, checker, name="udp_batch")
+        assert res.accepted and res.log == "", (script, res)
