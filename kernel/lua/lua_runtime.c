@@ -562,6 +562,13 @@ static void luak_call_begin(struct lua_runtime *rt)
 	rt->stack_low = rt->stack_entry;
 	rt->calls++;
 	rt->errmsg[0] = '\0';
+	/*
+	 * What earlier calls left on this CPU's counters is theirs: a batch
+	 * (1024 instructions' worth) must not fall due on a call that did not
+	 * do the work, which would fail a call with a small budget at once.
+	 */
+	this_cpu_write(luak_bytes, 0);
+	this_cpu_write(luak_strlib_ticks, 0);
 	luak_calls_add(rt);
 }
 
