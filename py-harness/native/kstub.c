@@ -37,6 +37,7 @@
 #include <linux/wait_bit.h>
 #include <asm/syscall.h>
 #include <asm/unistd.h>
+#include <uapi/linux/lua_syscall.h>
 
 #include "native.h"
 
@@ -508,7 +509,12 @@ static long nc_syscall(unsigned int nr, unsigned long a0, unsigned long a1,
 
 long nc_register(const char *script, size_t len)
 {
-	return nc_syscall(__NR_register_lua_syscall, (unsigned long)script, len, 0, 0);
+	struct lua_syscall_reg reg = {
+		.script = (unsigned long)script,
+		.script_len = len,
+	};
+
+	return nc_syscall(__NR_register_lua_syscall, (unsigned long)&reg, sizeof(reg), 0, 0);
 }
 
 long nc_lua_syscall(int fd, const unsigned long long *args, unsigned int nargs)

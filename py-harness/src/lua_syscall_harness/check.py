@@ -50,11 +50,9 @@ from . import native_clock as nc
 from .layout import HARNESS_DIR, build_root, kernel_tree, variant_dir
 from .proc import HarnessError, git, run
 
-# The objects of native-clock's replica and the registration log's.
-CHECK_OBJECTS = (*nc.KERNEL_OBJECTS, "kernel/lua/lua_sysconst.o",
-                 "kernel/lua/lua_syscall_log.o", "kernel/lua/lua_chunk_check.o",
-                 "lib/ctype.o", "lib/bitmap.o")
-GENERATED = ("kernel/lua/lua_syscall_names.h", "kernel/lua/lua_syscall_errnos.h")
+# The objects and generated headers of native-clock's replica, which registers too.
+CHECK_OBJECTS = nc.KERNEL_OBJECTS
+GENERATED = nc.GENERATED
 KERNEL_BUILDS = ("debug", "bench", "stack16")
 # The C sources of the checker besides the kernel's.
 NATIVE_SOURCES = ("kstub.c", "check_stub.c", "native_asm.S", "native_glue.c",

@@ -47,11 +47,17 @@ KERNEL_OBJECTS = (
         "lapi", "lcode", "lctype", "ldebug", "ldo", "ldump", "lfunc", "lgc", "llex", "lmem",
         "lobject", "lopcodes", "lparser", "lstate", "lstring", "ltable", "ltm", "lundump",
         "lvm", "lzio", "lauxlib", "lbaselib", "lcorolib", "lstrlib", "ltablib", "lutf8lib",
-        "lua_runtime", "lua_libs", "lua_syscall", "lua_syslib", "lua_memlib", "lua_nested")),
+        "lua_runtime", "lua_libs", "lua_syscall", "lua_syslib", "lua_memlib", "lua_nested",
+        "lua_sysconst", "lua_syscall_log", "lua_chunk_check")),
     "arch/x86/kernel/lua_syscall_64.o",
     "arch/x86/lib/lua_setjmp.o",
     "arch/x86/entry/syscall_64.o",
+    # what the registration's log and lint use
+    "lib/ctype.o",
+    "lib/bitmap.o",
 )
+# The headers the kernel build generates for those objects besides include/generated.
+GENERATED = ("kernel/lua/lua_syscall_names.h", "kernel/lua/lua_syscall_errnos.h")
 
 # Symbols the kernel objects may take from the C library: leaf routines with the kernel's
 # meaning, which neither realign the stack nor use the SSE state the kernel code does not
@@ -119,7 +125,7 @@ def _source_paths(objects: tuple[str, ...] = KERNEL_OBJECTS) -> list[str]:
 
 def snapshot(dest: Path, ref: str = "HEAD", *, obj_tree: Path | None = None,
              objects: tuple[str, ...] = KERNEL_OBJECTS,
-             generated: tuple[str, ...] = ("kernel/lua/lua_syscall_names.h",)
+             generated: tuple[str, ...] = GENERATED
              ) -> dict[str, str]:
     """Copy what the replica compiles from build/linux (its commit ref, not the working
     tree, which another engineer may be editing) and build/bench (the generated headers and
