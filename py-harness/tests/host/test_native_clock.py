@@ -1,5 +1,7 @@
 """native_clock: build command rewriting, generated stubs, statistics, report, projection."""
 
+import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -170,3 +172,20 @@ def test_native_projection_formula():
     assert "a model, not a measurement" in md
     del doc["host"]["native_clock"]
     assert bench_report.native_projection(doc, table) is None
+
+
+def test_replica_registers_and_runs(tmp_path):
+    """The replica builds from build/linux and build/bench and its driver completes a
+    round: it registers both scripts through the registration ABI the kernel has now."""
+    from lua_syscall_harness.layout import variant_dir
+
+    if not (variant_dir("bench") / "kernel/lua/.lvm.o.cmd").exists():
+        pytest.skip("no bench kernel build")
+    source = native_clock.snapshot(tmp_path)
+    binary = native_clock.build_variant(Variant.parse("kernel"), tmp_path,
+                                        source["kernel_tree"])
+    res = subprocess.run([str(binary), "--rounds", "3", "--sample-us", "50"],
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert res.returncode == 0, res.stderr[-2000:]
+    summary = native_clock.summarize_run(json.loads(res.stdout))
+    assert summary, res.stdout[:500]
