@@ -67,6 +67,32 @@ static bool nested_frame_wanted(void)
 #endif
 }
 
+/*
+ * Any of the entry work of a system call: seccomp, ptrace, tracepoints,
+ * audit, syscall user dispatch.  Without it a nested call takes the short
+ * path, one test for all of them.
+ */
+static __always_inline bool nested_syscall_work(void)
+{
+#ifdef CONFIG_GENERIC_ENTRY
+	return READ_ONCE(current_thread_info()->syscall_work);
+#else
+	return read_thread_flags() & _TIF_SYSCALL_WORK;
+#endif
+}
+
+/*
+ * Something a nested call must handle before it runs or after it returns:
+ * a signal, a notification, task work, a temporary signal mask, the work
+ * of a return to user space.
+ */
+static __always_inline bool nested_task_work(void)
+{
+	return (read_thread_flags() & (_TIF_SIGPENDING | _TIF_NOTIFY_SIGNAL |
+				       _TIF_NOTIFY_RESUME)) ||
+	       task_work_pending(current) || test_restore_sigmask();
+}
+
 /* A ptrace tracer stops the task at its system calls. */
 static bool nested_syscall_stops(void)
 {
@@ -122,7 +148,7 @@ static void nested_notify_work(void)
 		task_work_run();
 }
 
-static void nested_exit_work(void)
+static noinline void nested_exit_work(void)
 {
 	nested_notify_work();
 	/*
@@ -201,18 +227,22 @@ static long nested_audited_dispatch(struct pt_regs *regs, unsigned int nr,
 }
 
 /*
- * The call itself, from seccomp to the exit tracepoint, restarts included.
- * After a seccomp kill, only verdict->ret is meaningful.
+ * The call with its entry work, from seccomp to the exit tracepoint,
+ * restarts included; @ran is what a first run of it without entry work
+ * returned, a restart code, or 0 if it has not run.  After a seccomp kill,
+ * only verdict->ret is meaningful.
  */
-static long nested_call(struct pt_regs *regs, unsigned int nr,
-			const unsigned long *args,
-			struct seccomp_nested *verdict)
+static noinline long nested_call_work(struct pt_regs *regs, unsigned int nr,
+				      const unsigned long *args,
+				      struct seccomp_nested *verdict, long ran)
 {
 	unsigned long targs[LUA_SYSCALL_NR_ARGS];
 	bool restart_block = false;
-	long ret;
+	long ret = ran;
 
 	for (;;) {
+		if (ret)
+			goto ran;
 		arch_lua_syscall_regs(regs, nr, args);
 		if (verdict->in_user_regs)
 			arch_lua_syscall_regs(current_pt_regs(), nr, args);
@@ -240,6 +270,7 @@ static long nested_call(struct pt_regs *regs, unsigned int nr,
 		} else {
 			ret = nested_dispatch(regs, nr);
 		}
+ran:
 		if (likely(!nested_restart_code(ret)) ||
 		    !nested_should_restart())
 			break;
@@ -249,6 +280,7 @@ static long nested_call(struct pt_regs *regs, unsigned int nr,
 			nr = __NR_restart_syscall;
 			restart_block = true;
 		}
+		ret = 0;
 	}
 
 	if (unlikely(nested_restart_code(ret))) {
@@ -258,6 +290,28 @@ static long nested_call(struct pt_regs *regs, unsigned int nr,
 		ret = -EINTR;
 	}
 	nested_trace_exit(regs, ret);
+	return ret;
+}
+
+/*
+ * The call: without entry work (seccomp, ptrace, tracepoints, audit) and
+ * unless it is to be restarted, the handler and nothing else.
+ */
+static __always_inline long nested_call(struct pt_regs *regs, unsigned int nr,
+					const unsigned long *args,
+					struct seccomp_nested *verdict)
+{
+	long ret;
+
+	if (unlikely(nested_syscall_work() || verdict->in_user_regs))
+		return nested_call_work(regs, nr, args, verdict, 0);
+	arch_lua_syscall_regs(regs, nr, args);
+	ret = nested_dispatch(regs, nr);
+	if (unlikely(nested_restart_code(ret)))
+		return nested_call_work(regs, nr, args, verdict, ret);
+	/* Tracing that began while the call ran sees it end, as it would. */
+	if (unlikely(nested_syscall_work()))
+		nested_trace_exit(regs, ret);
 	return ret;
 }
 
@@ -308,6 +362,22 @@ out:
 	return ret;
 }
 
+/* Before a nested call: 0, or why it is not made. */
+static noinline long nested_entry_work(void)
+{
+	/* A task with a fatal signal pending makes no further system call. */
+	if (fatal_signal_pending(current))
+		return -EINTR;
+	/* A notification since the last call must not look like a signal. */
+	if (test_thread_flag(TIF_NOTIFY_SIGNAL) || task_work_pending(current))
+		nested_notify_work();
+	if (!nested_sigmask_settled())
+		return -EINTR;
+	if (nested_frame_wanted())
+		return -EPERM;
+	return 0;
+}
+
 /**
  * lua_nested_syscall_frame - the register frame of nested system calls
  * @frame: filled in with a copy of the task's user register frame
@@ -347,26 +417,23 @@ long lua_nested_syscall(struct pt_regs *regs, unsigned int nr,
 	verdict->killed = false;
 	verdict->exit_signal = 0;
 	verdict->in_user_regs = false;
-	/* A task with a fatal signal pending makes no further system call. */
-	if (unlikely(fatal_signal_pending(current)))
-		return -EINTR;
-	/* A notification since the last call must not look like a signal. */
-	if (unlikely(test_thread_flag(TIF_NOTIFY_SIGNAL) ||
-		     task_work_pending(current)))
-		nested_notify_work();
-	if (unlikely(!nested_sigmask_settled()))
-		return -EINTR;
-	if (unlikely(nested_frame_wanted()))
-		return -EPERM;
+	if (unlikely(nested_task_work() || nested_syscall_work())) {
+		ret = nested_entry_work();
+		if (ret)
+			return ret;
+	}
 
 	/* Each call its own stack offset, as each call from user space. */
 	add_random_kstack_offset();
-	if (unlikely(nested_ptraced()))
+	if (unlikely(nested_syscall_work()) && nested_ptraced())
 		ret = nested_traced_call(regs, nr, args, verdict);
 	else
 		ret = nested_call(regs, nr, args, verdict);
 	if (unlikely(verdict->killed))
 		return ret;
-	nested_exit_work();
+	if (unlikely(nested_task_work()))
+		nested_exit_work();
+	else
+		choose_random_kstack_offset(get_random_u16());
 	return ret;
 }

@@ -12,6 +12,9 @@
  * restart after a signal's handler.  The fd may be shared by threads and
  * across fork like any file.
  */
+/* lua_inplace.h reads the Lua core's internal types */
+#define LUA_CORE
+
 #include <linux/anon_inodes.h>
 #include <linux/array_size.h>
 #include <linux/atomic.h>
@@ -37,6 +40,7 @@
 
 #include "lua.h"
 #include "lauxlib.h"
+#include "lua_inplace.h"
 #include "lua_syscall_libs.h"
 #include "lua_syscall_log.h"
 
@@ -598,12 +602,10 @@ SYSCALL_DEFINE2(register_lua_syscall, struct lua_syscall_reg __user *, reg,
 static long luastate_result(struct lua_State *L, const char **msg)
 {
 	lua_Integer v;
-	int isint;
 
-	if (lua_isnoneornil(L, -1))
-		return 0;
-	v = lua_tointegerx(L, -1, &isint);
-	if (!isint || lua_type(L, -1) != LUA_TNUMBER) {
+	if (!lua_inplace_top_integer(L, &v)) {
+		if (lua_inplace_top_nil(L))
+			return 0;
 		*msg = lua_typename(L, lua_type(L, -1));
 		return -LUA_RUNTIME_ERUNTIME;
 	}

@@ -10,6 +10,9 @@
  * and task work; lua_syscall:lua_syscall_nested traces it too.  A seccomp
  * kill stops the script at once.
  */
+/* lua_inplace.h reads the Lua core's internal types */
+#define LUA_CORE
+
 #include <linux/array_size.h>
 #include <linux/bsearch.h>
 #include <linux/errno.h>
@@ -19,6 +22,7 @@
 
 #include "lua.h"
 #include "lauxlib.h"
+#include "lua_inplace.h"
 #include "lua_syscall_libs.h"
 
 #define CREATE_TRACE_POINTS
@@ -40,18 +44,20 @@ static const struct lua_syscall_name sys_names[] = {
 static int sys_do(struct lua_State *L, unsigned int nr, int first)
 {
 	struct lua_syscall_ctx *ctx = lua_syscall_ctx(L);
-	unsigned long args[LUA_SYSCALL_NR_ARGS] = {};
-	int n = lua_gettop(L) - first + 1;
-	struct seccomp_nested verdict;
+	/* Not zeroed on entry by the compiler: with rep stos, and twice. */
+	unsigned long args[LUA_SYSCALL_NR_ARGS] __uninitialized;
+	int n = lua_inplace_nargs(L) - first + 1;
+	struct seccomp_nested verdict __uninitialized;
 	long ret;
 	int i;
 
 	if (unlikely(n > LUA_SYSCALL_NR_ARGS))
 		luaL_error(L, "too many system call arguments (%d, at most %d)",
 			   n, LUA_SYSCALL_NR_ARGS);
-	/* Missing arguments stay 0. */
+	/* Missing arguments are 0. */
+	memset(args, 0, sizeof(args));
 	for (i = 0; i < n; i++)
-		args[i] = (unsigned long)luaL_checkinteger(L, first + i);
+		args[i] = (unsigned long)lua_inplace_checkinteger(L, first + i);
 
 	lua_syscall_check_running(L, ctx);
 	lua_syscall_check_stack(L);
@@ -68,7 +74,7 @@ static int sys_do(struct lua_State *L, unsigned int nr, int first)
 		lua_syscall_abort(L, ctx, -EINTR,
 				  "killed by seccomp (system call %u)", nr);
 	}
-	lua_pushinteger(L, ret);
+	lua_inplace_pushinteger(L, ret);
 	return 1;
 }
 
@@ -80,7 +86,7 @@ static int sys_named(struct lua_State *L)
 {
 	const struct lua_syscall_name *entry;
 
-	entry = lua_touserdata(L, lua_upvalueindex(1));
+	entry = lua_inplace_upvalue_pointer(L);
 	return sys_do(L, entry->nr, 1);
 }
 
