@@ -256,7 +256,8 @@ def parser() -> argparse.ArgumentParser:
                        "sys.getppid(); results in build/native-clock-results/.")
     s.add_argument("--flags", action="append", default=None, metavar="VARIANT",
                    help="code generation variant, repeatable: kernel (the bench kernel's "
-                   "flags) or [no]retpoline-{rethunk,noret}-[no]jumptables (default: kernel "
+                   "flags) or [no]retpoline-{rethunk,noret}-[no]jumptables, either with "
+                   "-goto for the VM's computed-goto dispatch (default: kernel "
                    "and noretpoline-rethunk-nojumptables)")
     s.add_argument("--runs", type=int, default=5, help="driver runs per variant")
     s.add_argument("--rounds", type=int, default=101, help="interleaved rounds per run")

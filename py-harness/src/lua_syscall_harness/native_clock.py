@@ -75,6 +75,9 @@ class Variant:
     retpoline: bool = True      # -mindirect-branch=thunk-extern: indirect calls via retpolines
     rethunk: bool = True        # -mfunction-return=thunk-extern: returns via a return thunk
     jump_tables: bool = False   # the kernel builds with -fno-jump-tables under retpoline
+    # lvm.c's computed-goto dispatch (Lua's LUA_USE_JUMPTABLE, which the kernel's luaconf.h
+    # turns off): one indirect jump per VM instruction, a retpoline under retpolines
+    goto_dispatch: bool = False
 
     @property
     def name(self) -> str:
@@ -82,23 +85,27 @@ class Variant:
             "retpoline" if self.retpoline else "noretpoline",
             "rethunk" if self.rethunk else "noret",
             "jumptables" if self.jump_tables else "nojumptables",
+            *(("goto",) if self.goto_dispatch else ()),
         ))
 
     @classmethod
     def parse(cls, name: str) -> Variant:
-        """The inverse of name; "kernel" is the bench kernel's own flags."""
-        if name == "kernel":
-            return cls()
-        parts = set(name.split("-"))
+        """The inverse of name; "kernel" is the bench kernel's own flags, "kernel-goto"
+        the same with computed-goto dispatch."""
+        if name in ("kernel", "kernel-goto"):
+            return cls(goto_dispatch=name == "kernel-goto")
+        parts = name.split("-")
+        goto = parts[-1:] == ["goto"]
+        parts = set(parts[:-1] if goto else parts)
         known = {"retpoline", "noretpoline", "rethunk", "noret", "jumptables", "nojumptables"}
         if not parts <= known or len(parts) != 3 or (
                 {"retpoline", "noretpoline"} <= parts or {"rethunk", "noret"} <= parts
                 or {"jumptables", "nojumptables"} <= parts):
-            raise HarnessError(f"unknown flags variant {name!r}: e.g. kernel, "
+            raise HarnessError(f"unknown flags variant {name!r}: e.g. kernel, kernel-goto, "
                                "noretpoline-rethunk-nojumptables, "
-                               "noretpoline-noret-jumptables")
+                               "noretpoline-noret-jumptables[-goto]")
         return cls(retpoline="retpoline" in parts, rethunk="rethunk" in parts,
-                   jump_tables="jumptables" in parts)
+                   jump_tables="jumptables" in parts, goto_dispatch=goto)
 
 
 DEFAULT_VARIANTS = ("kernel", "noretpoline-rethunk-nojumptables")
@@ -346,6 +353,32 @@ def _parallel(cmds: list[list[str]], jobs: int) -> None:
             raise HarnessError(f"compile failed: {shlex.join(cmd)}\n{out[-3000:]}")
 
 
+GOTO_WRAPPER = """/* native-clock: lvm.c with Lua's computed-goto dispatch (LUA_USE_JUMPTABLE) */
+#define lvm_c
+#define LUA_CORE
+#include "lprefix.h"
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "luaconf.h"
+#undef LUA_USE_JUMPTABLE
+#define LUA_USE_JUMPTABLE 1
+#include "lvm.c"
+"""
+
+
+def goto_wrapper(src: Path) -> Path:
+    """A file beside the snapshot's lvm.c that compiles it with computed-goto dispatch:
+    luaconf.h (include-guarded) is read first, after what lvm.c itself includes before it,
+    and its choice overridden; the kernel tree is not changed."""
+    path = src / "kernel/lua/nc_lvm_goto.c"
+    path.write_text(GOTO_WRAPPER)
+    return path
+
+
 def build_variant(variant: Variant, work: Path, src_tree: str, jobs: int = 2) -> Path:
     """Compile and link the replica for one variant; return the driver binary."""
     out = work / variant.name
@@ -356,8 +389,12 @@ def build_variant(variant: Variant, work: Path, src_tree: str, jobs: int = 2) ->
     for o in KERNEL_OBJECTS:
         argv = saved_command(obj / Path(o).parent / f".{Path(o).name}.cmd")
         target = objdir / Path(o).name
-        cmds.append(user_space_command(argv, src_tree=src_tree, obj_tree=str(obj), src=src,
-                                       obj=obj, out=target, variant=variant))
+        cmd = user_space_command(argv, src_tree=src_tree, obj_tree=str(obj), src=src,
+                                 obj=obj, out=target, variant=variant)
+        if variant.goto_dispatch and o == "kernel/lua/lvm.o":
+            lvm = str(src / "kernel/lua/lvm.c")
+            cmd = [str(goto_wrapper(src)) if a == lvm else a for a in cmd]
+        cmds.append(cmd)
         objs.append(target)
     # Our stand-ins: the flags of lua_nested.o (a kernel/lua object without the Lua shim).
     nested = next(c for c, o in zip(cmds, KERNEL_OBJECTS, strict=True)

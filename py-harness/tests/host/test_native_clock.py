@@ -189,3 +189,20 @@ def test_replica_registers_and_runs(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     summary = native_clock.summarize_run(json.loads(res.stdout))
     assert summary, res.stdout[:500]
+
+
+def test_goto_variant_names():
+    assert Variant.parse("kernel-goto") == Variant(goto_dispatch=True)
+    v = Variant.parse("noretpoline-noret-jumptables-goto")
+    assert (v.retpoline, v.rethunk, v.jump_tables, v.goto_dispatch) == (False, False, True, True)
+    assert Variant.parse(v.name) == v
+    with pytest.raises(HarnessError):
+        Variant.parse("goto-noretpoline-noret-jumptables")
+
+
+def test_goto_wrapper_overrides_only_the_dispatch_choice(tmp_path):
+    (tmp_path / "kernel/lua").mkdir(parents=True)
+    text = native_clock.goto_wrapper(tmp_path).read_text()
+    # lvm.c's own defines come before luaconf.h, whose include guard keeps the override
+    assert text.index("#define LUA_CORE") < text.index('#include "luaconf.h"')
+    assert text.index("#define LUA_USE_JUMPTABLE 1") < text.index('#include "lvm.c"')
