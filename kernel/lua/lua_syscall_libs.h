@@ -7,6 +7,7 @@
 #define _KERNEL_LUA_SYSCALL_LIBS_H
 
 #include <linux/lua_runtime.h>
+#include <linux/lua_syscall.h>
 #include <linux/ptrace.h>
 #include <linux/sched/signal.h>
 #include <linux/thread_info.h>
@@ -38,6 +39,10 @@
  * @frame_ready: @frame holds the running call's user register frame
  * @frame: the register frame of the nested system calls: a copy of the
  *	task's own, made at the first nested call of each lua_syscall()
+ * @args: the arguments of the nested call being made; those from
+ *	@args_set on are 0.  In the state's memory, not on the stack, where
+ *	the compiler would clear them on every call (a rep stos).
+ * @args_set: how many of @args the last nested call set
  */
 struct lua_syscall_ctx {
 	struct lua_runtime *rt;
@@ -49,6 +54,8 @@ struct lua_syscall_ctx {
 	u64 nested;
 	bool frame_ready;
 	struct pt_regs frame;
+	unsigned long args[LUA_SYSCALL_NR_ARGS];
+	int args_set;
 };
 
 /* The context of the state's calls, kept in the Lua state's extra space. */
@@ -84,11 +91,15 @@ int lua_syscall_stop(struct lua_State *L, struct lua_syscall_ctx *ctx);
  * function a script cached before the stop.  A task with a fatal signal
  * pending makes no further system call either.
  */
+static inline bool lua_syscall_stopped(const struct lua_syscall_ctx *ctx)
+{
+	return lua_runtime_aborted(ctx->rt) || fatal_signal_pending(current);
+}
+
 static inline void lua_syscall_check_running(struct lua_State *L,
 					     struct lua_syscall_ctx *ctx)
 {
-	if (unlikely(lua_runtime_aborted(ctx->rt) ||
-		     fatal_signal_pending(current)))
+	if (unlikely(lua_syscall_stopped(ctx)))
 		lua_syscall_stop(L, ctx);
 }
 

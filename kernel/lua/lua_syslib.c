@@ -41,26 +41,34 @@ static const struct lua_syscall_name sys_names[] = {
 #undef LUA_SYSCALL_NAME
 };
 
-static int sys_do(struct lua_State *L, unsigned int nr, int first)
+/*
+ * The array for @n arguments of a nested call, the others 0: only those the
+ * last call set beyond @n are cleared.  Counted before they are written, so
+ * that an error while they are (a bad argument) keeps the others 0.
+ */
+static __always_inline unsigned long *sys_args(struct lua_syscall_ctx *ctx,
+					       int n)
 {
-	struct lua_syscall_ctx *ctx = lua_syscall_ctx(L);
-	/* Not zeroed on entry by the compiler: with rep stos, and twice. */
-	unsigned long args[LUA_SYSCALL_NR_ARGS] __uninitialized;
-	int n = lua_inplace_nargs(L) - first + 1;
-	struct seccomp_nested verdict __uninitialized;
-	long ret;
 	int i;
 
-	if (unlikely(n > LUA_SYSCALL_NR_ARGS))
-		luaL_error(L, "too many system call arguments (%d, at most %d)",
-			   n, LUA_SYSCALL_NR_ARGS);
-	/* Missing arguments are 0. */
-	memset(args, 0, sizeof(args));
-	for (i = 0; i < n; i++)
-		args[i] = (unsigned long)lua_inplace_checkinteger(L, first + i);
+	for (i = n; i < ctx->args_set; i++)
+		ctx->args[i] = 0;
+	ctx->args_set = n;
+	return ctx->args;
+}
 
-	lua_syscall_check_running(L, ctx);
-	lua_syscall_check_stack(L);
+/*
+ * The nested call and its accounting, once the script may make it
+ * (lua_syscall_check_running(), lua_syscall_check_stack()).
+ */
+static __always_inline long sys_nested(struct lua_State *L,
+				       struct lua_syscall_ctx *ctx,
+				       unsigned int nr,
+				       const unsigned long *args)
+{
+	struct seccomp_nested verdict __uninitialized;
+	long ret;
+
 	if (!ctx->frame_ready) {
 		lua_nested_syscall_frame(&ctx->frame);
 		ctx->frame_ready = true;
@@ -74,7 +82,26 @@ static int sys_do(struct lua_State *L, unsigned int nr, int first)
 		lua_syscall_abort(L, ctx, -EINTR,
 				  "killed by seccomp (system call %u)", nr);
 	}
-	lua_inplace_pushinteger(L, ret);
+	return ret;
+}
+
+static int sys_do(struct lua_State *L, unsigned int nr, int first)
+{
+	struct lua_syscall_ctx *ctx = lua_syscall_ctx(L);
+	int n = lua_inplace_nargs(L) - first + 1;
+	unsigned long *args;
+	int i;
+
+	if (unlikely(n > LUA_SYSCALL_NR_ARGS))
+		luaL_error(L, "too many system call arguments (%d, at most %d)",
+			   n, LUA_SYSCALL_NR_ARGS);
+	args = sys_args(ctx, n);
+	for (i = 0; i < n; i++)
+		args[i] = lua_inplace_checkinteger(L, first + i);
+
+	lua_syscall_check_running(L, ctx);
+	lua_syscall_check_stack(L);
+	lua_inplace_pushinteger(L, sys_nested(L, ctx, nr, args));
 	return 1;
 }
 
@@ -88,6 +115,63 @@ static int sys_named(struct lua_State *L)
 
 	entry = lua_inplace_upvalue_pointer(L);
 	return sys_do(L, entry->nr, 1);
+}
+
+/**
+ * lua_syscall_call_inplace() - a sys.NAME() call, made by the VM's CALL opcode
+ * @L: the calling Lua thread
+ * @func: the called value; its arguments are above it, up to L->top
+ * @nresults: the number of results the caller wants, or LUA_MULTRET
+ *
+ * The common case, a sys.NAME() call with integer arguments, without what
+ * calling a C function costs: a CallInfo, the stack check, an indirect
+ * call, moving the result.  The result is left as luaD_poscall() would
+ * leave it.  Anything else (another function, too many or non-integer
+ * arguments, a stopped script, a low kernel stack, call or return hooks) is
+ * left to the VM's own call of sys_named(), which raises the errors.  A
+ * seccomp kill raises its error from here, as from sys_named().
+ *
+ * Return: 1 if the call was made, 0 if the VM is to make it.
+ */
+int lua_syscall_call_inplace(struct lua_State *L, StkId func, int nresults)
+{
+	const struct TValue *f = s2v(func);
+	const struct lua_syscall_name *entry;
+	struct lua_syscall_ctx *ctx;
+	int n = L->top.p - (func + 1);
+	unsigned long *args;
+	long ret;
+	int i;
+
+	if (!ttisCclosure(f) || clCvalue(f)->f != sys_named)
+		return 0;
+	if (unlikely(n > LUA_SYSCALL_NR_ARGS ||
+		     (L->hookmask & (LUA_MASKCALL | LUA_MASKRET))))
+		return 0;
+	ctx = lua_syscall_ctx(L);
+	if (unlikely(lua_syscall_stopped(ctx) ||
+		     lua_runtime_stack_left() < LUA_SYSCALL_STACK_NEEDED))
+		return 0;
+	args = sys_args(ctx, n);
+	for (i = 0; i < n; i++) {
+		const struct TValue *arg = s2v(func + 1 + i);
+
+		if (unlikely(!ttisinteger(arg)))
+			return 0;
+		args[i] = ivalue(arg);
+	}
+	entry = pvalue(&clCvalue(f)->upvalue[0]);
+	ret = sys_nested(L, ctx, entry->nr, args);
+
+	if (!nresults) {
+		L->top.p = func;
+		return 1;
+	}
+	setivalue(s2v(func), ret);
+	for (i = 1; i < nresults; i++)
+		setnilvalue(s2v(func + i));
+	L->top.p = func + (nresults == LUA_MULTRET ? 1 : nresults);
+	return 1;
 }
 
 /* sys.call(nr, ...) */

@@ -190,6 +190,18 @@ unsigned int luak_makeseed(void);
 
 #if defined(LUA_CORE)
 
+/*
+ * The VM's CALL opcode leaves lua_syscall's sys.NAME() functions to it:
+ * a nested system call needs no CallInfo (kernel/lua/lua_syslib.c).
+ */
+#ifdef CONFIG_LUA_SYSCALL
+union StackValue;
+int lua_syscall_call_inplace(struct lua_State *L, union StackValue *func,
+			     int nresults);
+#define luai_callinplace(L, func, nresults)				\
+	lua_syscall_call_inplace((L), (func), (nresults))
+#endif
+
 #define luai_jmpbuf		struct lua_jmp_buf
 #define LUAI_THROW(L, c)	((void)(L), luak_throw(&(c)->b))
 #define LUAI_TRY(L, c, a)						\

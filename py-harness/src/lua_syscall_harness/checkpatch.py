@@ -40,9 +40,11 @@ EXEMPTIONS = (
               r"<(TString|Proto|OpCode|Instruction|TValue|Upvaldesc|testAMode|ttisLclosure|clLvalue)>",
               "the registration lint reads the imported core's compiled functions through "
               "its internal types and macros (lobject.h, lopcodes.h), by their upstream names"),
-    Exemption("CAMELCASE", r"^kernel/lua/lua_inplace\.h$", r"<(TValue|clCvalue)>",
-              "the hot paths read the Lua stack in place through the imported core's "
-              "internal type and macro (lobject.h), by their upstream names"),
+    Exemption("CAMELCASE", r"^kernel/lua/(lua_inplace\.h|lua_syslib\.c|luaconf\.h)$",
+              r"<(TValue|clCvalue|StkId|StackValue|ttisCclosure)>",
+              "the hot paths read the Lua stack in place, and make sys.NAME() calls for the "
+              "VM's CALL opcode, through the imported core's internal types and macros "
+              "(lobject.h), by their upstream names"),
     Exemption("MACRO_ARG_REUSE", r"^tools/lib/lua_syscall/lua_syscall\.c$", r"'(opts|field)'",
               "OPT(opts, field) reads a field of a caller's sized options struct only when the "
               "caller's struct has it (libbpf's OPTS_GET); both arguments are names"),

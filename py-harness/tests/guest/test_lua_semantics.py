@@ -305,6 +305,63 @@ def test_sys_nr_and_getpid():
         assert st.call(5) == os.getpid()
 
 
+def test_sys_call_results_in_every_position():
+    """sys.NAME() calls that the CALL opcode makes in place leave their result as any C
+    function's would: one value, truncated or padded with nils to what the caller wants;
+    calls made by C (pcall), with a string argument or with too many arguments take the
+    ordinary call and agree."""
+    src = """return function()
+      local pid = sys.getpid()
+      local a, b, c = sys.getpid()
+      if a ~= pid or b ~= nil or c ~= nil then return -1 end
+      if select('#', sys.getpid()) ~= 1 then return -2 end
+      local t = {sys.getpid(), sys.getpid()}
+      if #t ~= 2 or t[1] ~= pid or t[2] ~= pid then return -3 end
+      sys.getpid()
+      local ok, p = pcall(sys.getpid)
+      if not ok or p ~= pid then return -4 end
+      if sys.getpid(0) ~= pid then return -5 end
+      if sys.read(-1, 0, "0") ~= sys.read(-1, 0, 0) then return -6 end
+      local ok2, e = pcall(function() local x = sys.getpid(1, 2, 3, 4, 5, 6, 7); return x end)
+      if ok2 or not string.find(e, "too many system call arguments (7, at most 6)", 1, true) then
+        return -7
+      end
+      local sum = 0
+      for i = 1, 1000 do sum = sum + sys.getpid() - sys.getppid() end
+      local ppid = sys.getppid()
+      if sum ~= 1000 * (pid - ppid) then return -8 end
+      return pid
+    end"""
+    with LuaState(src) as st:
+        assert st.call() == os.getpid()
+        # pid, a, select, t (2), statement, pcall, getpid(0), read (2), loop, ppid;
+        # not the call refused for its arguments
+        assert int(st.fdinfo()["lua-nested-syscalls"]) == 1 + 1 + 1 + 2 + 1 + 1 + 1 + 2 + 2000 + 1
+
+
+def test_missing_arguments_are_zero_after_calls_with_more():
+    """A nested call's missing arguments are 0, also after a call that set them and after
+    one that failed on a bad argument half way: prctl(PR_GET_NO_NEW_PRIVS) is EINVAL when
+    any of its unused arguments is not 0."""
+    src = """return function()
+      local PR_GET_NO_NEW_PRIVS = 39
+      local function ok(v) return v == 0 or v == 1 end
+      if not ok(sys.prctl(PR_GET_NO_NEW_PRIVS)) then return -1 end
+      if sys.prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 7) ~= -sys.const.EINVAL then return -2 end
+      if not ok(sys.prctl(PR_GET_NO_NEW_PRIVS)) then return -3 end
+      if pcall(function() local r = sys.prctl(PR_GET_NO_NEW_PRIVS, 1, 1, 1, "x"); return r end) then
+        return -4
+      end
+      if not ok(sys.prctl(PR_GET_NO_NEW_PRIVS)) then return -5 end
+      if not ok(sys.call(sys.nr.prctl, PR_GET_NO_NEW_PRIVS)) then return -6 end
+      if pcall(sys.prctl, PR_GET_NO_NEW_PRIVS, 1, 1, {}) then return -7 end
+      if not ok(sys.prctl(PR_GET_NO_NEW_PRIVS)) then return -8 end
+      return 0
+    end"""
+    with LuaState(src) as st:
+        assert st.call() == 0
+
+
 def test_sys_calls_return_raw_negative_errno():
     src = """return function()
       return 1000 * sys.call(-1) + sys.read(-1, 0, 0)
