@@ -438,7 +438,9 @@ def build_variant(variant: Variant, work: Path, src_tree: str, jobs: int = 2) ->
 # What the replica is made of, for the report.
 REAL_CODE = (
     "the Lua 5.4.7 core and the series' runtime glue (kernel/lua/*.c: lua_runtime, lua_libs, "
-    "lua_syscall, lua_syslib, lua_memlib, lua_nested), arch/x86/kernel/lua_syscall_64.c, "
+    "lua_syscall, lua_syslib, lua_memlib, lua_nested; for registration lua_sysconst, "
+    "lua_syscall_log, lua_chunk_check, lib/ctype.c, lib/bitmap.c), "
+    "arch/x86/kernel/lua_syscall_64.c, "
     "arch/x86/lib/lua_setjmp.S and the kernel's dispatcher x64_sys_call() "
     "(arch/x86/entry/syscall_64.c), from the kernel tree with its headers and the bench "
     "kernel's per-file gcc flags (-mcmodel=small for -mcmodel=kernel); everything the kernel "
