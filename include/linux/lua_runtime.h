@@ -39,8 +39,8 @@ struct lua_runtime;
 /**
  * struct lua_runtime_limits - budgets of a state
  * @mem_limit:	bytes the state may allocate, 0 for the default
- * @insn_limit:	VM instructions (and library API calls) one call into the
- *		state may run, 0 for the default
+ * @insn_limit:	instructions one call into the state may be charged (see
+ *		struct lua_runtime_stats), 0 for the default
  */
 struct lua_runtime_limits {
 	size_t mem_limit;
@@ -55,8 +55,9 @@ struct lua_runtime_limits {
  * @mem_used:	bytes allocated now
  * @mem_peak:	most bytes allocated at once
  * @mem_limit:	the memory budget
- * @insns:	instructions run by all calls, counted in steps of the hook
- *		period (a few hundred)
+ * @insns:	instructions charged to all calls: each loop its body's length
+ *		every time around, each function call the function's length,
+ *		and library work (API calls, bytes, matcher steps)
  * @insn_limit:	the per-call instruction budget
  * @calls:	calls into the state (loads and protected calls)
  * @stack_max:	deepest kernel stack use below a call's entry, in bytes, as
@@ -81,6 +82,8 @@ struct lua_State *lua_runtime_state(struct lua_runtime *rt);
 int lua_runtime_load(struct lua_runtime *rt, const char *chunk, size_t len,
 		     const char *name);
 int lua_runtime_pcall(struct lua_runtime *rt, int nargs, int nresults);
+int lua_runtime_call_integers(struct lua_runtime *rt, int index,
+			      const s64 *args, unsigned int nargs);
 int lua_runtime_cpcall(struct lua_runtime *rt,
 		       int (*fn)(struct lua_State *L, void *arg), void *arg);
 

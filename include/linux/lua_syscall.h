@@ -15,27 +15,31 @@ struct seccomp_nested;
 
 #define LUA_SYSCALL_NR_ARGS	6
 
-/**
- * arch_lua_syscall_denied - may a script not make this system call?
- * @nr: the system call number
+/*
+ * On the path of every nested call, so inline, from the arch:
  *
- * True for the calls that need the caller's real user register frame or
- * never return: process creation, exec, exit, signal return, restart, the
- * arch specials, and lua_syscall's own two.
+ * arch_lua_syscall_regs(regs, nr, args) sets up the register frame of a
+ * nested system call: @regs, a copy of the task's user register frame from
+ * lua_nested_syscall_frame(), gets @nr and the LUA_SYSCALL_NR_ARGS @args
+ * where the system call's handler and tracing read them.
+ *
+ * arch_lua_syscall(regs, nr) runs the handler of system call @nr for the
+ * current task with the frame @regs, and returns what it returns, or
+ * -ENOSYS for a number past the system call table.  Only the dispatch: the
+ * entry and exit work (seccomp, tracing, task work) is
+ * lua_nested_syscall()'s.  Not for the calls arch_lua_syscall_deny[]
+ * names.
  */
-bool arch_lua_syscall_denied(unsigned int nr);
+#include <asm/lua_syscall.h>
 
-/**
- * arch_lua_syscall_regs - set up the register frame of a nested system call
- * @regs: a copy of the task's user register frame, from
- *	lua_nested_syscall_frame()
- * @nr: the system call number
- * @args: its arguments
- *
- * Puts @nr and @args where the system call's handler and tracing read them.
+/*
+ * arch_lua_syscall_deny[nr] (NR_syscalls entries) is 1 for the system calls a
+ * script may not make: those that need the caller's real user register frame
+ * or never return (process creation, exec, exit, signal return, restart, the
+ * arch specials) and lua_syscall's own two.  A table, not a function: it is
+ * read on every nested call.
  */
-void arch_lua_syscall_regs(struct pt_regs *regs, unsigned int nr,
-			   const unsigned long *args);
+extern const u8 arch_lua_syscall_deny[];
 
 /**
  * arch_lua_syscall_args - the arguments a system call's handler would read
@@ -47,20 +51,6 @@ void arch_lua_syscall_regs(struct pt_regs *regs, unsigned int nr,
  * reads (on arm64 x0, not orig_x0, which a tracer cannot change).
  */
 void arch_lua_syscall_args(const struct pt_regs *regs, unsigned long *args);
-
-/**
- * arch_lua_syscall - run a system call's handler for the current task
- * @regs: its register frame, from arch_lua_syscall_regs()
- * @nr: the system call number
- *
- * Only the dispatch: the entry and exit work (seccomp, tracing, task work)
- * is lua_nested_syscall()'s.  Must not be used for calls for which
- * arch_lua_syscall_denied() is true.
- *
- * Return: what the system call returns; -ENOSYS for a number past the
- * system call table.
- */
-long arch_lua_syscall(struct pt_regs *regs, unsigned int nr);
 
 void lua_nested_syscall_frame(struct pt_regs *frame);
 long lua_nested_syscall(struct pt_regs *regs, unsigned int nr,

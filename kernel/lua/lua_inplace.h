@@ -78,4 +78,13 @@ static __always_inline bool lua_inplace_top_nil(struct lua_State *L)
 	return ttisnil(s2v(L->top.p - 1));
 }
 
+/*
+ * lua_pop(L, 1) of a value a call returned: a result is never a
+ * to-be-closed variable, which is all lua_settop() looks for.
+ */
+static __always_inline void lua_inplace_pop(struct lua_State *L)
+{
+	L->top.p--;
+}
+
 #endif /* _KERNEL_LUA_INPLACE_H */

@@ -228,6 +228,9 @@ static const char lk_errors_lua[] =
 static const char lk_entry_lua[] =
 	"return function(a, b) return a * b + from_c end";
 
+/* a * b + 5: -37, then S64_MIN + 5 (the product wraps) */
+static const s64 lk_args[16] = { 6, -7, S64_MIN, 1, [15] = -1 };
+
 static const char lk_fill_memory_lua[] =
 	"local t = {} for i = 1, 1 << 40 do t[i] = {} end";
 
@@ -238,6 +241,24 @@ static const char lk_catch_memory_lua[] =
 
 static const char lk_pcall_loop_lua[] =
 	"while true do pcall(function() while true do end end) end";
+
+/* no loop at all: only the calls are charged */
+static const char lk_tail_call_loop_lua[] =
+	"local function f() return f() end return f()";
+
+static const char lk_goto_loop_lua[] = "::again:: goto again";
+
+static const char lk_repeat_loop_lua[] =
+	"local x = 0 repeat x = x + 1 until x < 0";
+
+/* each time around, the body's 41 instructions */
+#define LK_LONG_BODY_LUA(n)						\
+	"local x = 0 for i = 1, " #n " do\n"				\
+	"x = x + 1 x = x + 1 x = x + 1 x = x + 1 x = x + 1\n"		\
+	"x = x + 1 x = x + 1 x = x + 1 x = x + 1 x = x + 1\n"		\
+	"x = x + 1 x = x + 1 x = x + 1 x = x + 1 x = x + 1\n"		\
+	"x = x + 1 x = x + 1 x = x + 1 x = x + 1 x = x + 1\n"		\
+	"end check('long body', x == 20 * " #n ")"
 
 static const char lk_coroutine_loop_lua[] =
 	"local co = coroutine.wrap(function() while true do end end) co()";
@@ -389,6 +410,12 @@ static int lk_cok(struct lua_State *L, void *arg)
 	return 17;
 }
 
+/* Runs inside a call: the task knows its call in progress. */
+static int lk_in_call(struct lua_State *L, void *arg)
+{
+	return current->lua_call == arg;
+}
+
 static void lua_test_api(struct kunit *test)
 {
 	struct lua_runtime *rt = lk_new(test, 0, 0);
@@ -408,14 +435,39 @@ static void lua_test_api(struct kunit *test)
 	lua_pushinteger(L, -7);
 	KUNIT_EXPECT_EQ(test, lua_runtime_pcall(rt, 2, 1), 0);
 	KUNIT_EXPECT_EQ(test, lua_tointeger(L, -1), -37);
+	lua_pop(L, 1);
+
+	/* the same call set up directly, the function left where it is */
+	KUNIT_EXPECT_EQ(test, lua_runtime_call_integers(rt, 1, lk_args, 2), 0);
+	KUNIT_EXPECT_EQ(test, lua_gettop(L), 2);
+	KUNIT_EXPECT_EQ(test, lua_tointeger(L, -1), -37);
+	lua_pop(L, 1);
+	KUNIT_EXPECT_EQ(test, lua_runtime_call_integers(rt, 1, lk_args + 2, 2),
+			0);
+	KUNIT_EXPECT_EQ(test, lua_tointeger(L, -1), S64_MIN + 5);
+	lua_pop(L, 1);
+	/* no arguments: nil * nil fails, and the stack is as it was */
+	KUNIT_EXPECT_EQ(test, lua_runtime_call_integers(rt, 1, NULL, 0),
+			-LUA_RUNTIME_ERUNTIME);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(lua_runtime_last_error(rt),
+					   "arithmetic on a nil value"));
+	KUNIT_EXPECT_EQ(test, lua_gettop(L), 1);
+	/* as many arguments as lua_syscall() passes, the extra ones dropped */
+	KUNIT_EXPECT_EQ(test, lua_runtime_call_integers(rt, 1, lk_args,
+							ARRAY_SIZE(lk_args)), 0);
+	KUNIT_EXPECT_EQ(test, lua_tointeger(L, -1), -37);
 	lua_pop(L, 2);
 	KUNIT_EXPECT_EQ(test, lua_gettop(L), 0);
 	KUNIT_EXPECT_STREQ(test, lua_runtime_last_error(rt), "");
 
+	/* the call in progress, found from the task, and none after it */
+	KUNIT_EXPECT_EQ(test, lua_runtime_cpcall(rt, lk_in_call, rt), 1);
+	KUNIT_EXPECT_NULL(test, current->lua_call);
+
 	lua_runtime_get_stats(rt, &st);
 	KUNIT_EXPECT_GT(test, st.mem_used, 0);
 	KUNIT_EXPECT_LE(test, st.mem_used, st.mem_limit);
-	KUNIT_EXPECT_EQ(test, st.calls, 5);
+	KUNIT_EXPECT_EQ(test, st.calls, 10);
 	KUNIT_EXPECT_GT(test, lua_runtime_stack_left(), THREAD_SIZE / 2);
 }
 
@@ -464,6 +516,14 @@ static void lua_test_instruction_limit(struct kunit *test)
 	/* pcall() cannot swallow it */
 	lk_expect_err(test, rt, lk_pcall_loop_lua, -ETIME, "");
 	lk_expect_err(test, rt, lk_coroutine_loop_lua, -ETIME, "");
+	lk_expect_err(test, rt, lk_tail_call_loop_lua, -ETIME, "budget");
+	lk_expect_err(test, rt, lk_goto_loop_lua, -ETIME, "budget");
+	lk_expect_err(test, rt, lk_repeat_loop_lua, -ETIME, "budget");
+	/* a loop is charged its body each time: 41 * 2000, then 41 * 20000 */
+	lk_checks(test, rt, LK_LONG_BODY_LUA(2000));
+	lk_expect_err(test, rt,
+		      "local function check() end\n" LK_LONG_BODY_LUA(20000),
+		      -ETIME, "budget");
 	/* C loops of the libraries are charged too */
 	lk_expect_err(test, rt, "table.move({}, 1, 1 << 62, 2)", -ETIME, "");
 	lk_expect_err(test, rt, lk_insert_loop_lua, -ETIME, "");

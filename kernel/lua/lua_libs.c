@@ -141,9 +141,10 @@ static int luak_collectgarbage(lua_State *L)
 }
 
 /*
- * The core runs __gc metamethods with hooks off, where no budget or signal
- * could stop them: setmetatable() refuses metatables with a __gc field.
- * (A __gc added to a metatable later does not make an object finalizable.)
+ * The core runs __gc metamethods at any allocation, of any call, and turns
+ * their errors into warnings: setmetatable() refuses metatables with a
+ * __gc field.  (A __gc added to a metatable later does not make an object
+ * finalizable.)
  */
 static int luak_setmetatable(lua_State *L)
 {

@@ -42,6 +42,7 @@
 #include <linux/audit.h>
 #include <linux/errno.h>
 #include <linux/lua_syscall.h>
+#include <linux/nospec.h>
 #include <linux/ptrace.h>
 #include <linux/random.h>
 #include <linux/randomize_kstack.h>
@@ -188,11 +189,13 @@ static bool nested_should_restart(void)
 	return true;
 }
 
-static long nested_dispatch(struct pt_regs *regs, unsigned int nr)
+static __always_inline long nested_dispatch(struct pt_regs *regs,
+					    unsigned int nr)
 {
-	if (arch_lua_syscall_denied(nr))
+	if (unlikely(nr >= NR_syscalls))
+		return -ENOSYS;
+	if (arch_lua_syscall_deny[array_index_nospec(nr, NR_syscalls)])
 		return -EPERM;
-	/* -ENOSYS for a number past the table */
 	return arch_lua_syscall(regs, nr);
 }
 

@@ -12,20 +12,26 @@
  *   only ever raised on the thread that owns the innermost handler.
  * - memory: luak_alloc() charges a byte budget; __GFP_ACCOUNT charges the
  *   task's memory cgroup as well.
- * - time: a count hook runs every LUAK_HOOK_PERIOD VM instructions, and
- *   lua_lock(), taken by every API function, counts API calls so that C
- *   loops in the libraries are charged too.  Both reschedule, stop on a
- *   fatal signal and enforce the per-call instruction budget.  Once a
- *   call is aborted, each later hook and API call raises the error again,
- *   so a script's pcall() cannot swallow it.
+ * - time: the VM charges every loop its body's length each time around
+ *   and every Lua function call the function's length (luai_chargecode),
+ *   a bound on the instructions it runs without a count per instruction;
+ *   luak_charge_due() runs every LUAK_CHECK_PERIOD of them.  lua_lock(),
+ *   taken by every API function, counts API calls so that C loops in the
+ *   libraries are charged too.  Both reschedule, stop on a fatal signal
+ *   and enforce the per-call instruction budget.  Once a call is aborted,
+ *   each later check and API call raises the error again, so a script's
+ *   pcall() cannot swallow it.
  * - kernel stack: LUAI_MAXCCALLS, the core's limit on nested C calls, is
  *   luak_cstack_limit(): a low static limit, and a Lua error as soon as
  *   the remaining stack is below LUAK_STACK_SOFT.  The core checks it on
  *   every call through C, in the parser and on coroutine resume; the
  *   pattern matcher of the string library checks it too (see luaconf.h).
+ *
+ * It is part of the core (LUA_CORE): lua_runtime_call_integers() sets a
+ * call up on the Lua stack itself.
  */
+#define LUA_CORE
 
-#include <linux/hash.h>
 #include <linux/kasan.h>
 #include <linux/kernel.h>
 #include <linux/lua_runtime.h>
@@ -43,6 +49,9 @@
 
 #include "lua.h"
 #include "lauxlib.h"
+#include "ldo.h"
+#include "lgc.h"
+#include "lstate.h"
 #include "lua_runtime_internal.h"
 
 /*
@@ -60,17 +69,11 @@
  */
 #define LUAK_STACK_STRLIB	(LUAK_STACK_SOFT - THREAD_SIZE / 16)
 
-#define LUAK_HOOK_PERIOD	500
+#define LUAK_CHECK_PERIOD	500
 #define LUAK_TICK_BATCH		256
 
 #define LUAK_GFP		(GFP_KERNEL_ACCOUNT | __GFP_NOWARN)
 
-/*
- * The calls in progress, by task, for code that cannot reach its state:
- * the pattern matcher.  A task runs one call at a time.
- */
-#define LUAK_CALLS_BITS		6
-static struct hlist_bl_head luak_calls[1 << LUAK_CALLS_BITS];
 static DEFINE_PER_CPU(unsigned int, luak_strlib_ticks);
 
 static inline struct lua_runtime *luak_from_ud(void *ud)
@@ -187,9 +190,8 @@ static const char *luak_abort_msg(int err)
  * Raise the abort error on the running thread; does not return.  It
  * leaves room for its own API call; every later one raises again.
  *
- * The error is thrown past any message handler of xpcall(): a handler
- * raised from the count hook would run with hooks off, so a handler that
- * loops would never be stopped.
+ * The error is thrown past any message handler of xpcall(): the call is
+ * over, and a handler is Lua code that would be stopped again.
  */
 static void luak_raise_abort(struct lua_State *L, struct lua_runtime *rt)
 {
@@ -231,15 +233,19 @@ static bool luak_check(struct lua_runtime *rt, u64 insns)
 static void luak_abort_call(struct lua_State *L, struct lua_runtime *rt)
 {
 	rt->ticks.left = 0;
+	rt->ticks.insns = 0;
 	if (rt->running == L)
 		luak_raise_abort(L, rt);
 }
 
-static void luak_count_hook(struct lua_State *L, struct lua_Debug *ar)
+/* The VM charged LUAK_CHECK_PERIOD instructions or more (luai_chargedue). */
+void luak_charge_due(struct lua_State *L)
 {
 	struct lua_runtime *rt = luak_runtime(L);
+	u64 charged = LUAK_CHECK_PERIOD - rt->ticks.insns;
 
-	if (luak_check(rt, LUAK_HOOK_PERIOD))
+	rt->ticks.insns = LUAK_CHECK_PERIOD;
+	if (luak_check(rt, charged))
 		luak_abort_call(L, rt);
 }
 
@@ -249,7 +255,7 @@ static void luak_count_hook(struct lua_State *L, struct lua_Debug *ar)
  * @err: the negative errno the call fails with
  *
  * Raises an error that no pcall() of the script can keep: every later API
- * call and count hook of the call raises it again, and the call fails with
+ * call and check of the call raises it again, and the call fails with
  * @err.  For a C function of the script.
  *
  * Return: does not return.
@@ -330,46 +336,14 @@ unsigned int luak_cstack_limit(void *ud, unsigned int ncalls)
 	return rt->soft_ncalls;
 }
 
-static struct hlist_bl_head *luak_calls_head(struct task_struct *task)
-{
-	return &luak_calls[hash_ptr(task, LUAK_CALLS_BITS)];
-}
-
-static void luak_calls_add(struct lua_runtime *rt)
-{
-	struct hlist_bl_head *head = luak_calls_head(current);
-
-	rt->task = current;
-	hlist_bl_lock(head);
-	hlist_bl_add_head(&rt->call_node, head);
-	hlist_bl_unlock(head);
-}
-
-static void luak_calls_del(struct lua_runtime *rt)
-{
-	struct hlist_bl_head *head = luak_calls_head(rt->task);
-
-	hlist_bl_lock(head);
-	hlist_bl_del_init(&rt->call_node);
-	hlist_bl_unlock(head);
-}
-
-/* The state whose call the current task is in, or NULL. */
+/*
+ * The task's call in progress, for code that cannot reach its state: the
+ * pattern matcher and the byte loops.  Only the task itself reads or
+ * writes it.
+ */
 static struct lua_runtime *luak_current_call(void)
 {
-	struct hlist_bl_head *head = luak_calls_head(current);
-	struct lua_runtime *rt, *found = NULL;
-	struct hlist_bl_node *pos;
-
-	hlist_bl_lock(head);
-	hlist_bl_for_each_entry(rt, pos, head, call_node) {
-		if (rt->task == current) {
-			found = rt;
-			break;
-		}
-	}
-	hlist_bl_unlock(head);
-	return found;
+	return current->lua_call;
 }
 
 /*
@@ -549,7 +523,7 @@ static void luak_warn(void *ud, const char *msg, int tocont)
 
 /* --- the API --------------------------------------------------------------- */
 
-static void luak_call_begin(struct lua_runtime *rt)
+static __always_inline void luak_call_begin(struct lua_runtime *rt)
 {
 	might_sleep();
 	rt->abort = 0;
@@ -558,6 +532,7 @@ static void luak_call_begin(struct lua_runtime *rt)
 	rt->alloc_bytes = 0;
 	rt->soft_ncalls = 0;
 	rt->ticks.left = LUAK_TICK_BATCH;
+	rt->ticks.insns = LUAK_CHECK_PERIOD;
 	rt->stack_entry = (unsigned long)__builtin_frame_address(0);
 	rt->stack_low = rt->stack_entry;
 	rt->calls++;
@@ -569,18 +544,22 @@ static void luak_call_begin(struct lua_runtime *rt)
 	 */
 	this_cpu_write(luak_bytes, 0);
 	this_cpu_write(luak_strlib_ticks, 0);
-	luak_calls_add(rt);
+	rt->outer_call = current->lua_call;
+	current->lua_call = rt;
 }
 
 /* Keep a copy of the error on top of the stack, pop it, map @status. */
-static int luak_call_end(struct lua_runtime *rt, int status)
+static __always_inline int luak_call_end(struct lua_runtime *rt, int status)
 {
 	struct lua_State *L = rt->L;
 	const char *msg;
 	size_t len;
 	int err;
 
-	luak_calls_del(rt);
+	current->lua_call = rt->outer_call;
+	/* what the VM charged since the last check, for the statistics */
+	if (!rt->abort)
+		rt->insns += LUAK_CHECK_PERIOD - rt->ticks.insns;
 	rt->stack_max = max(rt->stack_max, rt->stack_entry - rt->stack_low);
 	if (status == LUA_OK)
 		return 0;
@@ -666,6 +645,51 @@ int lua_runtime_pcall(struct lua_runtime *rt, int nargs, int nresults)
 {
 	luak_call_begin(rt);
 	return luak_call_end(rt, lua_pcall(rt->L, nargs, nresults, 0));
+}
+
+/* lua_pcallk()'s f_call() for one result; @ud holds the function's slot */
+static void luak_call_slot(struct lua_State *L, void *ud)
+{
+	luaD_callnoyield(L, restorestack(L, *(ptrdiff_t *)ud), 1);
+}
+
+/**
+ * lua_runtime_call_integers() - call a function with integer arguments
+ * @rt: the state
+ * @index: the function's stack index, counted from the bottom (1 and up)
+ * @args: the arguments
+ * @nargs: their count
+ *
+ * What lua_pushvalue() of the function, lua_pushinteger() of each argument
+ * and lua_runtime_pcall() for one result do, for a caller that makes one
+ * such call per system call: the function and its arguments are written
+ * onto the stack and the protected call is made directly, without the
+ * API's index translation, checks and counting of each step.
+ *
+ * Context: process context, may sleep.
+ * Return: as lua_runtime_pcall(); on success the result is on top of the
+ * stack.
+ */
+int lua_runtime_call_integers(struct lua_runtime *rt, int index,
+			      const s64 *args, unsigned int nargs)
+{
+	struct lua_State *L = rt->L;
+	ptrdiff_t slot;
+	unsigned int i;
+	StkId func;
+
+	if (unlikely(L->stack_last.p - L->top.p <= nargs + 1) &&
+	    !lua_checkstack(L, nargs + 1))
+		return -ENOMEM;
+	func = L->top.p;
+	setobj2s(L, func, s2v(L->ci->func.p + index));
+	for (i = 0; i < nargs; i++)
+		setivalue(s2v(func + 1 + i), args[i]);
+	L->top.p = func + 1 + nargs;
+	slot = savestack(L, func);
+
+	luak_call_begin(rt);
+	return luak_call_end(rt, luaD_pcall(L, luak_call_slot, &slot, slot, 0));
 }
 
 struct luak_cpcall {
@@ -786,7 +810,6 @@ struct lua_runtime *lua_runtime_create(const struct lua_runtime_limits *limits)
 	}
 	lua_atpanic(rt->L, luak_panic);
 	lua_setwarnf(rt->L, luak_warn, NULL);
-	lua_sethook(rt->L, luak_count_hook, LUA_MASKCOUNT, LUAK_HOOK_PERIOD);
 
 	err = lua_runtime_cpcall(rt, luak_open_libs, NULL);
 	if (err) {
@@ -803,7 +826,7 @@ struct lua_runtime *lua_runtime_create(const struct lua_runtime_limits *limits)
  * @rt: the state, or NULL
  *
  * Finalizers (__gc, __close) still run; Lua code in them stops at its
- * first count hook.  API calls are not counted: the finalizers of the
+ * first check.  API calls are not counted: the finalizers of the
  * auxiliary library's buffers free their memory through them, and an
  * abort raised there would leak it.
  *

@@ -8,7 +8,6 @@
 #include <linux/lua_runtime.h>
 #include <linux/sched.h>
 #include <linux/types.h>
-#include <linux/list_bl.h>	/* after sched.h: bit_spinlock needs cpu_relax() */
 
 #include "lua.h"
 
@@ -19,7 +18,7 @@
  * @L:		the main thread
  * @running:	the thread of the innermost protected call, or NULL
  * @abort:	0, or why the current call is being aborted (-ETIME, -EINTR,
- *		-ESHUTDOWN); every later hook and API call raises it again
+ *		-ESHUTDOWN); every later check and API call raises it again
  * @mem_failed: an allocation failed during the current call
  * @mem_used:	bytes allocated
  * @mem_peak:	most bytes allocated at once
@@ -35,8 +34,7 @@
  * @stack_entry: stack pointer at the start of the current call
  * @stack_low:	lowest stack pointer seen by the C-call checks in the call
  * @stack_max:	deepest stack use below a call's entry seen so far
- * @task:	the task of the current call
- * @call_node:	entry in the calls in progress, during a call
+ * @outer_call: the task's call this one runs in, if any (normally none)
  * @errmsg:	message of the last failed call
  */
 struct lua_runtime {
@@ -57,8 +55,7 @@ struct lua_runtime {
 	unsigned long stack_entry;
 	unsigned long stack_low;
 	size_t stack_max;
-	struct task_struct *task;
-	struct hlist_bl_node call_node;
+	struct lua_runtime *outer_call;
 	char errmsg[LUA_RUNTIME_ERRLEN];
 };
 

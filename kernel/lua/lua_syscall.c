@@ -28,8 +28,8 @@
 #include <linux/lua_runtime.h>
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
+#include <linux/seqlock.h>
 #include <linux/slab.h>
-#include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/string_helpers.h>
 #include <linux/syscalls.h>
@@ -87,14 +87,17 @@ struct luastate {
 	unsigned long flags;
 	struct lua_runtime *rt;
 	struct lua_syscall_ctx ctx;	/* of the running call */
-	u64 args[LUA_SYSCALL_MAX_ARGS];	/* of the running call */
+	s64 args[LUA_SYSCALL_MAX_ARGS];	/* of the running call */
 
-	spinlock_t info_lock;		/* the rest, for read() and fdinfo */
+	/*
+	 * The last call's outcome, for read() and fdinfo: written by the
+	 * caller that holds LUASTATE_RUNNING, so a count, not a lock.
+	 */
+	seqcount_t info_seq;
 	u64 invocations;
 	u64 nested_calls;
 	int last_errno;
 	char last_error[LUA_RUNTIME_ERRLEN];
-	struct lua_runtime_stats stats;
 	char name[LUA_SYSCALL_NAME_MAX];	/* set before the fd exists */
 };
 
@@ -120,7 +123,9 @@ static int luastate_release(struct inode *inode, struct file *file)
  */
 static void luastate_account(struct luastate *ls, int err, const char *msg)
 {
-	spin_lock(&ls->info_lock);
+	/* A preempted writer would keep the readers spinning. */
+	preempt_disable();
+	write_seqcount_begin(&ls->info_seq);
 	ls->invocations++;
 	ls->nested_calls = ls->ctx.nested;
 	ls->last_errno = -err;
@@ -128,8 +133,8 @@ static void luastate_account(struct luastate *ls, int err, const char *msg)
 		strscpy(ls->last_error, msg, sizeof(ls->last_error));
 	else
 		ls->last_error[0] = '\0';
-	lua_runtime_get_stats(ls->rt, &ls->stats);
-	spin_unlock(&ls->info_lock);
+	write_seqcount_end(&ls->info_seq);
+	preempt_enable();
 }
 
 /* read(): the message of the last call, empty after a success. */
@@ -138,10 +143,12 @@ static ssize_t luastate_read(struct file *file, char __user *buf, size_t count,
 {
 	struct luastate *ls = file->private_data;
 	char msg[LUA_RUNTIME_ERRLEN];
+	unsigned int seq;
 
-	spin_lock(&ls->info_lock);
-	strscpy(msg, ls->last_error, sizeof(msg));
-	spin_unlock(&ls->info_lock);
+	do {
+		seq = read_seqcount_begin(&ls->info_seq);
+		strscpy(msg, ls->last_error, sizeof(msg));
+	} while (read_seqcount_retry(&ls->info_seq, seq));
 	return simple_read_from_buffer(buf, count, ppos, msg, strlen(msg));
 }
 
@@ -152,15 +159,18 @@ static void luastate_show_fdinfo(struct seq_file *m, struct file *file)
 	struct lua_runtime_stats stats;
 	char msg[LUA_RUNTIME_ERRLEN];
 	u64 invocations, nested_calls;
+	unsigned int seq;
 	int last_errno;
 
-	spin_lock(&ls->info_lock);
-	invocations = ls->invocations;
-	nested_calls = ls->nested_calls;
-	last_errno = ls->last_errno;
-	stats = ls->stats;
-	strscpy(msg, ls->last_error, sizeof(msg));
-	spin_unlock(&ls->info_lock);
+	do {
+		seq = read_seqcount_begin(&ls->info_seq);
+		invocations = ls->invocations;
+		nested_calls = ls->nested_calls;
+		last_errno = ls->last_errno;
+		strscpy(msg, ls->last_error, sizeof(msg));
+	} while (read_seqcount_retry(&ls->info_seq, seq));
+	/* as they are now: a call in progress counts what it has done */
+	lua_runtime_get_stats(ls->rt, &stats);
 
 	/* Letters, digits and "_.-" only: no escaping needed. */
 	seq_printf(m, "lua-id:\t%llu\n", ls->ctx.id);
@@ -481,7 +491,7 @@ static struct luastate *luastate_create(const struct lua_syscall_reg *reg,
 	ls = kzalloc(sizeof(*ls), GFP_KERNEL_ACCOUNT);
 	if (!ls)
 		return ERR_PTR(-ENOMEM);
-	spin_lock_init(&ls->info_lock);
+	seqcount_init(&ls->info_seq);
 	ls->ctx.id = atomic64_inc_return(&luastate_ids);
 	ls->ctx.name = ls->name;
 	err = luastate_get_name(ls, log, reg->name);
@@ -499,7 +509,6 @@ static struct luastate *luastate_create(const struct lua_syscall_reg *reg,
 	*exit_signal = ls->ctx.exit_signal;
 	if (err)
 		goto fail;
-	lua_runtime_get_stats(ls->rt, &ls->stats);
 	ls->nested_calls = ls->ctx.nested;
 	return ls;
 
@@ -635,23 +644,18 @@ static noinline void luastate_account_errno(struct luastate *ls, long ret)
 	luastate_account(ls, ret, msg);
 }
 
-static long luastate_call(struct luastate *ls, const u64 *args,
-			  unsigned int nargs)
+static long luastate_call(struct luastate *ls, unsigned int nargs)
 {
 	struct lua_State *L = lua_runtime_state(ls->rt);
 	const char *type = NULL, *errmsg;
-	unsigned int i;
 	long ret;
 	int err;
 
-	lua_pushvalue(L, LUASTATE_ENTRY_INDEX);
-	for (i = 0; i < nargs; i++)
-		lua_pushinteger(L, (lua_Integer)args[i]);
-
 	lua_syscall_ctx_begin(&ls->ctx);
-	err = lua_runtime_pcall(ls->rt, nargs, 1);
+	err = lua_runtime_call_integers(ls->rt, LUASTATE_ENTRY_INDEX, ls->args,
+					nargs);
 	if (!err && ls->ctx.abort_errno)
-		lua_pop(L, 1);
+		lua_inplace_pop(L);
 	errmsg = lua_runtime_last_error(ls->rt);
 	err = lua_syscall_ctx_end(&ls->ctx, err, &errmsg);
 	if (err) {
@@ -659,7 +663,7 @@ static long luastate_call(struct luastate *ls, const u64 *args,
 		return err;
 	}
 	ret = luastate_result(L, &type);
-	lua_pop(L, 1);
+	lua_inplace_pop(L);
 	if (type)
 		luastate_account_type(ls, ret, type);
 	else if (IS_ERR_VALUE(ret))
@@ -705,7 +709,7 @@ static long do_lua_syscall(int fd, const u64 __user *uargs, unsigned int nargs,
 		clear_and_wake_up_bit(LUASTATE_RUNNING, &ls->flags);
 		return -EFAULT;
 	}
-	ret = luastate_call(ls, ls->args, nargs);
+	ret = luastate_call(ls, nargs);
 	*exit_signal = ls->ctx.exit_signal;
 	clear_and_wake_up_bit(LUASTATE_RUNNING, &ls->flags);
 	return ret;

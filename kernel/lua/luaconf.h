@@ -174,9 +174,14 @@ unsigned int luak_cstack_limit(void *ud, unsigned int ncalls);
 
 /* --- state hooks -------------------------------------------------------- */
 
-/* The allocator's opaque pointer of every state points to this counter. */
+/*
+ * The allocator's opaque pointer of every state points to these counters:
+ * API calls, and VM instructions (see luai_chargecode), until the next
+ * check of the call in progress.
+ */
 struct luak_ticks {
 	long left;
+	long insns;
 };
 
 #include <asm/lua_setjmp.h>
@@ -201,6 +206,17 @@ int lua_syscall_call_inplace(struct lua_State *L, union StackValue *func,
 #define luai_callinplace(L, func, nresults)				\
 	lua_syscall_call_inplace((L), (func), (nresults))
 #endif
+
+/*
+ * The instruction budget: the VM charges each loop its body's length every
+ * time around and each function call the function's length, a bound on
+ * the instructions it runs; every LUAK_CHECK_PERIOD of them, the call is
+ * checked (lua_runtime.c).  Every use has 'L' in scope and lstate.h.
+ */
+void luak_charge_due(struct lua_State *L);
+#define luai_chargecode(L, n)						\
+	((((struct luak_ticks *)G(L)->ud)->insns -= (n)) < 0)
+#define luai_chargedue(L)	luak_charge_due(L)
 
 #define luai_jmpbuf		struct lua_jmp_buf
 #define LUAI_THROW(L, c)	((void)(L), luak_throw(&(c)->b))

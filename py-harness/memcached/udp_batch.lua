@@ -23,9 +23,11 @@
 -- script called epoll_wait; calls: the system calls it made, for memcached's
 -- stats); a receive error other than EAGAIN or EINTR is passed through as
 -- -errno.
--- The kernel's values, looked up once at registration (sys.const).
+-- The kernel's values, looked up once at registration (sys.const).  The
+-- common paths test signs only: an equality with a variable is a call into
+-- the VM's comparison, so the errno values are compared only when negative.
 local K = sys.const
-local EAGAIN, EINTR, MSG_DONTWAIT = K.EAGAIN, K.EINTR, K.MSG_DONTWAIT
+local NEG_EAGAIN, NEG_EINTR, MSG_DONTWAIT = -K.EAGAIN, -K.EINTR, K.MSG_DONTWAIT
 local WAIT_EVENTS = 8 -- memcached's UDP_WAIT_EVENTS
 local sendmmsg, recvmmsg, epoll_wait = sys.sendmmsg, sys.recvmmsg, sys.epoll_wait
 
@@ -40,25 +42,29 @@ return function(fd, rx, nrx, tx, ntx, epfd, events, wait)
   end
   local got, waited = 0, 0
   if nrx > 0 then
-    local wait_ms = wait and wait & 0xffff or 0
-    if wait_ms > 0 and wait >> 16 ~= 0 then
-      got = -EAGAIN -- saw it empty last time: wait first
-    else
+    wait = wait or 0
+    local wait_ms = wait & 0xffff
+    -- saw it empty last time: wait first
+    local empty = wait_ms > 0 and wait >= 0x10000
+    if not empty then
       got = recvmmsg(fd, rx, nrx, MSG_DONTWAIT, 0)
       calls = calls + 1
+      empty = got < 0 and wait_ms > 0 and got == NEG_EAGAIN
     end
-    if got == -EAGAIN and wait_ms > 0 then
+    if empty then
       waited = 1
       calls = calls + 1
+      got = 0
       if epoll_wait(epfd, events, WAIT_EVENTS, wait_ms) > 0 then
         got = recvmmsg(fd, rx, nrx, MSG_DONTWAIT, 0)
         calls = calls + 1
       end
     end
-    if got == -EAGAIN or got == -EINTR then
+    if got < 0 then
+      if got ~= NEG_EAGAIN and got ~= NEG_EINTR then
+        return got
+      end
       got = 0
-    elseif got < 0 then
-      return got
     end
   end
   return got | (sent << 16) | (waited << 32) | (calls << 40)

@@ -14,51 +14,31 @@
  */
 #include <linux/errno.h>
 #include <linux/lua_syscall.h>
-#include <linux/nospec.h>
 #include <linux/ptrace.h>
-#include <asm/syscall.h>
 #include <asm/unistd.h>
 
-bool arch_lua_syscall_denied(unsigned int nr)
-{
-	switch (nr) {
+/* Read on every nested call: see <linux/lua_syscall.h>. */
+const u8 arch_lua_syscall_deny[NR_syscalls] = {
 	/* process creation: the child would return to the copied frame */
-	case __NR_clone:
-	case __NR_clone3:
+	[__NR_clone] = 1,
+	[__NR_clone3] = 1,
 	/* exec replaces the frame, exit never returns */
-	case __NR_execve:
-	case __NR_execveat:
-	case __NR_exit:
-	case __NR_exit_group:
+	[__NR_execve] = 1,
+	[__NR_execveat] = 1,
+	[__NR_exit] = 1,
+	[__NR_exit_group] = 1,
 	/* they restore or restart from the real user frame */
-	case __NR_rt_sigreturn:
-	case __NR_restart_syscall:
+	[__NR_rt_sigreturn] = 1,
+	[__NR_restart_syscall] = 1,
 	/*
 	 * the shadow stack belongs to the real user frame (no guarded
 	 * control stack on arm64 in this tree yet)
 	 */
-	case __NR_map_shadow_stack:
+	[__NR_map_shadow_stack] = 1,
 	/* a script does not start or run scripts */
-	case __NR_register_lua_syscall:
-	case __NR_lua_syscall:
-		return true;
-	default:
-		return false;
-	}
-}
-
-void arch_lua_syscall_regs(struct pt_regs *regs, unsigned int nr,
-			   const unsigned long *args)
-{
-	int i;
-
-	for (i = 0; i < LUA_SYSCALL_NR_ARGS; i++)
-		regs->regs[i] = args[i];
-	/* syscall_get_arguments() takes the first argument from orig_x0. */
-	regs->orig_x0 = args[0];
-	regs->regs[8] = nr;
-	regs->syscallno = nr;
-}
+	[__NR_register_lua_syscall] = 1,
+	[__NR_lua_syscall] = 1,
+};
 
 void arch_lua_syscall_args(const struct pt_regs *regs, unsigned long *args)
 {
@@ -66,13 +46,4 @@ void arch_lua_syscall_args(const struct pt_regs *regs, unsigned long *args)
 
 	for (i = 0; i < LUA_SYSCALL_NR_ARGS; i++)
 		args[i] = regs->regs[i];
-}
-
-long arch_lua_syscall(struct pt_regs *regs, unsigned int nr)
-{
-	if (nr >= NR_syscalls)
-		return -ENOSYS;
-	/* As invoke_syscall(): no speculative dispatch past the table. */
-	nr = array_index_nospec(nr, NR_syscalls);
-	return sys_call_table[nr](regs);
 }

@@ -11,57 +11,37 @@
  */
 #include <linux/errno.h>
 #include <linux/lua_syscall.h>
-#include <linux/nospec.h>
 #include <linux/ptrace.h>
-#include <asm/syscall.h>
 #include <asm/unistd.h>
 
-bool arch_lua_syscall_denied(unsigned int nr)
-{
-	switch (nr) {
+/* Read on every nested call: see <linux/lua_syscall.h>. */
+const u8 arch_lua_syscall_deny[NR_syscalls] = {
 	/* process creation: the child would return to the copied frame */
-	case __NR_fork:
-	case __NR_vfork:
-	case __NR_clone:
-	case __NR_clone3:
+	[__NR_fork] = 1,
+	[__NR_vfork] = 1,
+	[__NR_clone] = 1,
+	[__NR_clone3] = 1,
 	/* exec replaces the frame, exit never returns */
-	case __NR_execve:
-	case __NR_execveat:
-	case __NR_exit:
-	case __NR_exit_group:
+	[__NR_execve] = 1,
+	[__NR_execveat] = 1,
+	[__NR_exit] = 1,
+	[__NR_exit_group] = 1,
 	/* they restore or restart from the real user frame */
-	case __NR_rt_sigreturn:
-	case __NR_restart_syscall:
+	[__NR_rt_sigreturn] = 1,
+	[__NR_restart_syscall] = 1,
 	/* they change the real frame's flags or segments, or what loads them */
-	case __NR_iopl:
-	case __NR_ioperm:
-	case __NR_modify_ldt:
-	case __NR_arch_prctl:
+	[__NR_iopl] = 1,
+	[__NR_ioperm] = 1,
+	[__NR_modify_ldt] = 1,
+	[__NR_arch_prctl] = 1,
 	/* uprobes' return trampoline rewrites the real user frame */
-	case __NR_uretprobe:
+	[__NR_uretprobe] = 1,
 	/* the shadow stack belongs to the real user frame */
-	case __NR_map_shadow_stack:
+	[__NR_map_shadow_stack] = 1,
 	/* a script does not start or run scripts */
-	case __NR_register_lua_syscall:
-	case __NR_lua_syscall:
-		return true;
-	default:
-		return false;
-	}
-}
-
-void arch_lua_syscall_regs(struct pt_regs *regs, unsigned int nr,
-			   const unsigned long *args)
-{
-	regs->di = args[0];
-	regs->si = args[1];
-	regs->dx = args[2];
-	regs->r10 = args[3];
-	regs->r8 = args[4];
-	regs->r9 = args[5];
-	regs->orig_ax = nr;
-	regs->ax = -ENOSYS;
-}
+	[__NR_register_lua_syscall] = 1,
+	[__NR_lua_syscall] = 1,
+};
 
 void arch_lua_syscall_args(const struct pt_regs *regs, unsigned long *args)
 {
@@ -71,13 +51,4 @@ void arch_lua_syscall_args(const struct pt_regs *regs, unsigned long *args)
 	args[3] = regs->r10;
 	args[4] = regs->r8;
 	args[5] = regs->r9;
-}
-
-long arch_lua_syscall(struct pt_regs *regs, unsigned int nr)
-{
-	if (nr >= NR_syscalls)
-		return -ENOSYS;
-	/* As do_syscall_x64(): no speculative dispatch past the table. */
-	nr = array_index_nospec(nr, NR_syscalls);
-	return x64_sys_call(regs, nr);
 }

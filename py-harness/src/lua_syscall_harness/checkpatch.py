@@ -40,11 +40,12 @@ EXEMPTIONS = (
               r"<(TString|Proto|OpCode|Instruction|TValue|Upvaldesc|testAMode|ttisLclosure|clLvalue)>",
               "the registration lint reads the imported core's compiled functions through "
               "its internal types and macros (lobject.h, lopcodes.h), by their upstream names"),
-    Exemption("CAMELCASE", r"^kernel/lua/(lua_inplace\.h|lua_syslib\.c|luaconf\.h)$",
+    Exemption("CAMELCASE",
+              r"^kernel/lua/(lua_inplace\.h|lua_syslib\.c|luaconf\.h|lua_runtime\.c)$",
               r"<(TValue|clCvalue|StkId|StackValue|ttisCclosure)>",
-              "the hot paths read the Lua stack in place, and make sys.NAME() calls for the "
-              "VM's CALL opcode, through the imported core's internal types and macros "
-              "(lobject.h), by their upstream names"),
+              "the hot paths read the Lua stack in place, make sys.NAME() calls for the "
+              "VM's CALL opcode and set up lua_syscall()'s call, through the imported core's "
+              "internal types and macros (lobject.h), by their upstream names"),
     Exemption("MACRO_ARG_REUSE", r"^tools/lib/lua_syscall/lua_syscall\.c$", r"'(opts|field)'",
               "OPT(opts, field) reads a field of a caller's sized options struct only when the "
               "caller's struct has it (libbpf's OPTS_GET); both arguments are names"),
@@ -53,6 +54,7 @@ EXEMPTIONS = (
               "its entry covers every file the earlier patches add"),
     Exemption("ENOSYS", r"^(kernel/lua/lua_syslib\.c|kernel/lua/lua_nested\.c|"
               r"arch/x86/kernel/lua_syscall_64\.c|arch/arm64/kernel/lua_syscall\.c|"
+              r"arch/(x86|arm64)/include/asm/lua_syscall\.h|"
               r"tools/testing/selftests/lua_syscall/)", r".",
               "the value does mean an invalid system call number: a script's sys.call() of "
               "an unknown number, a nested frame's return register before dispatch (as the "
@@ -63,7 +65,9 @@ EXEMPTIONS = (
     *(Exemption(kind, LUA_CORE_PATCHED, r".",
                 "a change to an imported Lua core file keeps upstream Lua's style (2-space "
                 "indents, Lua's names), as the rest of the file: see patch 1's reason")
-      for kind in ("LEADING_SPACE", "SUSPECT_CODE_INDENT", "CODE_INDENT", "CAMELCASE")),
+      for kind in ("LEADING_SPACE", "SUSPECT_CODE_INDENT", "CODE_INDENT", "CAMELCASE",
+                   "BLOCK_COMMENT_STYLE", "MACRO_ARG_UNUSED", "LINE_SPACING", "SPACING",
+                   "MACRO_ARG_PRECEDENCE", "TRAILING_STATEMENTS", "ELSE_AFTER_BRACE")),
     Exemption("COMPLEX_MACRO", r"^kernel/lua/luaconf\.h$", r".",
               "LUAI_DDEC(dec) wraps a whole declaration (the core writes "
               "LUAI_DDEC(const lu_byte x[N];)): it cannot be parenthesised"),

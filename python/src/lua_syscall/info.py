@@ -38,8 +38,9 @@ class StateInfo:
     nested_syscalls: int
     """System calls its script made through `sys` so far, its top level included."""
     instructions: int
-    """Lua VM instructions run by all its calls, as its budget counts them: in periods of a
-    few hundred, library work charged by the bytes it touches."""
+    """Instructions charged to all its calls, as its budget counts them: each loop its body's
+    length every time around, each Lua function call the function's length, library work
+    by the bytes it touches."""
     mem_used: int
     """Bytes the state has allocated now."""
     mem_limit: int
