@@ -679,8 +679,11 @@ int lua_runtime_call_integers(struct lua_runtime *rt, int index,
 	StkId func;
 
 	if (unlikely(L->stack_last.p - L->top.p <= nargs + 1) &&
-	    !lua_checkstack(L, nargs + 1))
+	    !lua_checkstack(L, nargs + 1)) {
+		/* no earlier call's message may explain this one */
+		strscpy(rt->errmsg, "not enough memory", sizeof(rt->errmsg));
 		return -ENOMEM;
+	}
 	func = L->top.p;
 	setobj2s(L, func, s2v(L->ci->func.p + index));
 	for (i = 0; i < nargs; i++)

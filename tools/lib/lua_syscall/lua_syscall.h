@@ -107,7 +107,7 @@ ssize_t lua_syscall_last_error(int fd, char *buf, size_t size);
  * @name: the state's name, "" without one
  * @invocations: lua_syscall() calls so far
  * @nested_syscalls: system calls its scripts made so far
- * @instructions: VM instructions run so far
+ * @instructions: instructions charged to its calls so far (see the rst)
  * @mem_used: bytes allocated now
  * @mem_limit: its memory budget
  * @insn_limit: its per-call instruction budget
